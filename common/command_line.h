@@ -1,0 +1,31 @@
+// Command-line handling shared by every binary's main.cc: absl flags, with an
+// environment variable standing in for each flag that was not given.
+#ifndef TUTORING_COMMON_COMMAND_LINE_H_
+#define TUTORING_COMMON_COMMAND_LINE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace tutoring {
+
+// Names an environment variable that supplies a flag's value when the flag is
+// absent from the command line (the command line always wins).
+struct FlagFromEnv {
+  const char* flag;  // absl flag name, without dashes
+  const char* env;   // environment variable name
+};
+
+// Sets the usage message, makes `--help` list every flag of the program,
+// parses argv, then applies `env` bindings. Returns the positional arguments
+// (argv[0] excluded). On a malformed flag or environment value, prints one
+// line naming it to stderr and exits with status 2. Call once, from main.
+std::vector<std::string> ParseCommandLine(int argc, char** argv,
+                                          absl::string_view usage,
+                                          absl::Span<const FlagFromEnv> env);
+
+}  // namespace tutoring
+
+#endif  // TUTORING_COMMON_COMMAND_LINE_H_

@@ -1,0 +1,85 @@
+#include "tests/support/test_database.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace tutoring::testing {
+namespace {
+
+std::string RequiredEnv(absl::string_view name) {
+  const char* value = std::getenv(std::string(name).c_str());
+  if (value == nullptr || *value == '\0') {
+    std::fprintf(stderr,
+                 "%.*s is not set: run the suite through scripts/test (or "
+                 "ctest with the variables it exports)\n",
+                 static_cast<int>(name.size()), name.data());
+    std::abort();
+  }
+  return value;
+}
+
+}  // namespace
+
+std::string AdminDatabaseUrl() {
+  return RequiredEnv("TUTORING_TEST_DATABASE_URL");
+}
+
+std::string WithDatabaseName(absl::string_view url, absl::string_view dbname) {
+  // postgresql://user@host:port/dbname?params
+  const size_t scheme = url.find("://");
+  const size_t slash = url.find('/', scheme == url.npos ? 0 : scheme + 3);
+  if (slash == url.npos) return absl::StrCat(url, "/", dbname);
+  const size_t query = url.find('?', slash);
+  return absl::StrCat(url.substr(0, slash + 1), dbname,
+                      query == url.npos ? "" : url.substr(query));
+}
+
+std::string MigrationsDir() { return RequiredEnv("TUTORING_MIGRATIONS_DIR"); }
+
+std::string BinaryPath(absl::string_view env) { return RequiredEnv(env); }
+
+std::string E2eDatabaseUrl() {
+  return WithDatabaseName(AdminDatabaseUrl(), "tutoring_e2e");
+}
+
+absl::StatusOr<std::unique_ptr<TestDatabase>> TestDatabase::Create(
+    absl::string_view prefix) {
+  static std::atomic<int> counter{0};
+  const std::string name =
+      absl::StrCat("t_", prefix, "_", getpid(), "_", counter.fetch_add(1));
+  try {
+    pqxx::connection admin(AdminDatabaseUrl());
+    pqxx::nontransaction tx(admin);
+    tx.exec0("DROP DATABASE IF EXISTS " + tx.quote_name(name) + " WITH (FORCE)");
+    tx.exec0("CREATE DATABASE " + tx.quote_name(name));
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("creating test database ", name, ": ", e.what()));
+  }
+  return std::unique_ptr<TestDatabase>(
+      new TestDatabase(name, WithDatabaseName(AdminDatabaseUrl(), name)));
+}
+
+TestDatabase::TestDatabase(std::string name, std::string url)
+    : name_(std::move(name)), url_(std::move(url)) {}
+
+TestDatabase::~TestDatabase() {
+  try {
+    pqxx::connection admin(AdminDatabaseUrl());
+    pqxx::nontransaction tx(admin);
+    tx.exec0("DROP DATABASE IF EXISTS " + tx.quote_name(name_) + " WITH (FORCE)");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dropping test database %s: %s\n", name_.c_str(),
+                 e.what());
+  }
+}
+
+}  // namespace tutoring::testing
