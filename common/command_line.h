@@ -19,7 +19,8 @@ struct FlagFromEnv {
 };
 
 // Sets the usage message, makes `--help` list every flag of the program,
-// parses argv, then applies `env` bindings. Returns the positional arguments
+// parses argv (flag names may use dashes or underscores: --database-url and
+// --database_url are the same flag), then applies `env` bindings. Returns the positional arguments
 // (argv[0] excluded). On a malformed flag or environment value, prints one
 // line naming it to stderr and exits with status 2. Call once, from main.
 std::vector<std::string> ParseCommandLine(int argc, char** argv,
