@@ -1,0 +1,54 @@
+// Repository over PostgreSQL through a ConnectionPool. Every query is a named
+// constant with $n parameters, prepared once per connection.
+#ifndef TUTORING_DB_PG_REPOSITORY_H_
+#define TUTORING_DB_PG_REPOSITORY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "db/connection_pool.h"
+#include "db/repository.h"
+
+namespace tutoring::db {
+
+class PgRepository final : public Repository {
+ public:
+  // Adds what the repository's connections need to `options`: its prepared
+  // statements, read-only transactions, and `statement_timeout` as a
+  // backstop for queries whose cancel request got lost (calls' own deadlines
+  // are enforced by the pool's cancel requests).
+  static PoolOptions ConfigurePool(PoolOptions options,
+                                   absl::Duration statement_timeout);
+
+  // The statements, by name, for tests that EXPLAIN them.
+  static const std::vector<PreparedStatement>& Statements();
+
+  // `pool` must be configured by ConfigurePool and outlive this object.
+  explicit PgRepository(ConnectionPool& pool) : pool_(pool) {}
+
+  void ListActiveUsers(const ActiveUsersFilter& filter, const KeysetPage& page,
+                       std::shared_ptr<CallContext> call,
+                       Callback<std::vector<UserRow>> done) override;
+  void ListUsersByRole(UserRole role, const KeysetPage& page,
+                       std::shared_ptr<CallContext> call,
+                       Callback<std::vector<UserRow>> done) override;
+  void GetUserRole(int64_t user_id, std::shared_ptr<CallContext> call,
+                   Callback<UserRoleRow> done) override;
+  void ListExercises(const ExercisesFilter& filter, const KeysetPage& page,
+                     std::shared_ptr<CallContext> call,
+                     Callback<std::vector<ExerciseRow>> done) override;
+  void GetActivity(std::vector<int64_t> user_ids, std::string time_zone,
+                   absl::Time as_of, std::shared_ptr<CallContext> call,
+                   Callback<std::vector<UserActivity>> done) override;
+  void Ping(std::shared_ptr<CallContext> call,
+            absl::AnyInvocable<void(absl::Status)> done) override;
+
+ private:
+  ConnectionPool& pool_;
+};
+
+}  // namespace tutoring::db
+
+#endif  // TUTORING_DB_PG_REPOSITORY_H_
