@@ -1,0 +1,105 @@
+#include "server/health.h"
+
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "db/connection_pool.h"
+
+namespace tutoring::server {
+
+HealthReporter::HealthReporter(grpc::HealthCheckServiceInterface& health,
+                               db::Repository& repository, const Clock& clock,
+                               HealthOptions options)
+    : health_(health),
+      repository_(repository),
+      clock_(clock),
+      options_(options) {
+  {
+    absl::MutexLock lock(&mu_);
+    Report(false);
+  }
+  health_.SetServingStatus(kLivenessServiceName, true);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+HealthReporter::~HealthReporter() { Stop(); }
+
+void HealthReporter::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    cv_.SignalAll();
+  }
+  if (thread_.joinable()) thread_.join();
+  {
+    // Probe deadlines are enforced by the pool, so this ends soon.
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* in_flight) { return *in_flight == 0; }, &in_flight_));
+  }
+  // Every name NOT_SERVING, and later SetServingStatus calls ignored.
+  health_.Shutdown();
+}
+
+bool HealthReporter::serving() const {
+  absl::MutexLock lock(&mu_);
+  return serving_;
+}
+
+void HealthReporter::Report(bool serving) {
+  if (serving != serving_) {
+    if (serving) {
+      spdlog::info("database answers: health SERVING");
+    } else {
+      spdlog::warn("database does not answer: health NOT_SERVING ({})",
+                   answer_.ToString());
+    }
+  }
+  serving_ = serving;
+  health_.SetServingStatus("", serving);
+  health_.SetServingStatus(kTutoringServiceName, serving);
+}
+
+void HealthReporter::Loop() {
+  absl::MutexLock lock(&mu_);
+  bool first = true;
+  while (!stopping_) {
+    const uint64_t probe = ++probe_;
+    answered_ = false;
+    const absl::Time deadline = clock_.Now() + options_.timeout;
+    ++in_flight_;
+    mu_.Unlock();
+    repository_.Ping(std::make_shared<db::CallContext>(deadline),
+                     [this, probe](absl::Status status) {
+                       absl::MutexLock lock(&mu_);
+                       --in_flight_;
+                       cv_.SignalAll();
+                       if (probe != probe_) return;
+                       answered_ = true;
+                       answer_ = std::move(status);
+                       cv_.SignalAll();
+                     });
+    mu_.Lock();
+    // The pool enforces the deadline; the margin only guards against a lost
+    // answer.
+    const absl::Time give_up = deadline + absl::Seconds(1);
+    while (!answered_ && !stopping_) {
+      if (cv_.WaitWithTimeout(&mu_, give_up - clock_.Now())) break;
+    }
+    if (stopping_) break;
+    if (!answered_) answer_ = absl::DeadlineExceededError("probe never answered");
+    // A full queue means the database is answering others: keep the status.
+    if (answer_.code() != absl::StatusCode::kResourceExhausted || first) {
+      Report(answer_.ok());
+    }
+    first = false;
+    const absl::Time next = clock_.Now() + options_.interval;
+    while (!stopping_ && clock_.Now() < next) {
+      cv_.WaitWithTimeout(&mu_, next - clock_.Now());
+    }
+  }
+}
+
+}  // namespace tutoring::server

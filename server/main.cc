@@ -1,0 +1,199 @@
+// tutoring-server: serves tutoring.v1.TutoringService over gRPC from a
+// PostgreSQL database. The only place that reads flags and environment.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/command_line.h"
+#include "db/connection_pool.h"
+#include "db/connection_string.h"
+#include "db/pg_repository.h"
+#include "server/page_token.h"
+#include "server/server.h"
+#include "server/time_zones.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "host:port to serve gRPC on (env LISTEN_ADDRESS); port 0 picks one");
+ABSL_FLAG(std::string, database_url, "",
+          "PostgreSQL connection string, URI or key=value (env DATABASE_URL)");
+ABSL_FLAG(int, database_pool_size, 20,
+          "connections kept open (env DATABASE_POOL_SIZE); size the sum over "
+          "replicas to about 2 x database cores + disks, see "
+          "db/connection_pool.h");
+ABSL_FLAG(int, database_max_overflow, 10,
+          "extra connections opened while all pooled ones are busy, closed "
+          "after --database-overflow-idle (env DATABASE_MAX_OVERFLOW)");
+ABSL_FLAG(absl::Duration, database_overflow_idle, absl::Seconds(30),
+          "idle time after which an overflow connection closes "
+          "(env DATABASE_OVERFLOW_IDLE)");
+ABSL_FLAG(absl::Duration, database_acquire_timeout, absl::Seconds(2),
+          "longest a call waits for a free connection before "
+          "RESOURCE_EXHAUSTED (env DATABASE_ACQUIRE_TIMEOUT)");
+ABSL_FLAG(int, database_max_waiting, 1000,
+          "calls allowed to wait for a connection; more get "
+          "RESOURCE_EXHAUSTED at once (env DATABASE_MAX_WAITING)");
+ABSL_FLAG(absl::Duration, database_max_lifetime, absl::Minutes(30),
+          "connections older than this are replaced "
+          "(env DATABASE_MAX_CONNECTION_LIFETIME)");
+ABSL_FLAG(absl::Duration, database_connect_timeout, absl::Seconds(3),
+          "timeout of one connection attempt (env DATABASE_CONNECT_TIMEOUT)");
+ABSL_FLAG(absl::Duration, statement_timeout, absl::Seconds(60),
+          "PostgreSQL statement_timeout, a backstop behind each call's own "
+          "deadline (env DATABASE_STATEMENT_TIMEOUT)");
+ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(10),
+          "deadline for calls that arrive without one (env DEFAULT_DEADLINE)");
+ABSL_FLAG(absl::Duration, health_interval, absl::Seconds(1),
+          "time between database health probes (env HEALTH_CHECK_INTERVAL)");
+ABSL_FLAG(absl::Duration, health_timeout, absl::Seconds(1),
+          "a probe slower than this marks the service NOT_SERVING "
+          "(env HEALTH_CHECK_TIMEOUT)");
+ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
+          "on SIGTERM, report NOT_SERVING this long before closing the "
+          "listener (env SHUTDOWN_DRAIN_DELAY)");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "on SIGTERM, time in-flight calls get to finish "
+          "(env SHUTDOWN_GRACE_PERIOD)");
+ABSL_FLAG(std::string, page_token_key, "",
+          "secret for signing page tokens (env PAGE_TOKEN_KEY); when empty a "
+          "random key per process is used and tokens do not survive a "
+          "restart or move between replicas");
+ABSL_FLAG(std::string, tzdata, "/usr/share/zoneinfo/tzdata.zi",
+          "tzdata.zi file listing the accepted IANA time zone names "
+          "(env TZDATA_FILE)");
+
+namespace {
+
+constexpr tutoring::FlagFromEnv kEnvironment[] = {
+    {"listen", "LISTEN_ADDRESS"},
+    {"database_url", "DATABASE_URL"},
+    {"database_pool_size", "DATABASE_POOL_SIZE"},
+    {"database_max_overflow", "DATABASE_MAX_OVERFLOW"},
+    {"database_overflow_idle", "DATABASE_OVERFLOW_IDLE"},
+    {"database_acquire_timeout", "DATABASE_ACQUIRE_TIMEOUT"},
+    {"database_max_waiting", "DATABASE_MAX_WAITING"},
+    {"database_max_lifetime", "DATABASE_MAX_CONNECTION_LIFETIME"},
+    {"database_connect_timeout", "DATABASE_CONNECT_TIMEOUT"},
+    {"statement_timeout", "DATABASE_STATEMENT_TIMEOUT"},
+    {"default_deadline", "DEFAULT_DEADLINE"},
+    {"health_interval", "HEALTH_CHECK_INTERVAL"},
+    {"health_timeout", "HEALTH_CHECK_TIMEOUT"},
+    {"drain_delay", "SHUTDOWN_DRAIN_DELAY"},
+    {"shutdown_grace", "SHUTDOWN_GRACE_PERIOD"},
+    {"page_token_key", "PAGE_TOKEN_KEY"},
+    {"tzdata", "TZDATA_FILE"},
+};
+
+int Fail(const absl::Status& status) {
+  spdlog::critical("tutoring-server: {}", std::string(status.message()));
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread exists, so every thread
+  // inherits the mask and only the waiter below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  const std::vector<std::string> args = tutoring::ParseCommandLine(
+      argc, argv,
+      "Serves tutoring.v1.TutoringService from PostgreSQL.\n"
+      "Usage: tutoring-server [--listen=host:port] [--database-url=DSN] ...\n"
+      "Every flag can also come from the environment variable named in its "
+      "help; the command line wins.",
+      kEnvironment);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",
+                      spdlog::pattern_time_type::utc);
+  if (!args.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument '", args[0], "' (see --help)")));
+  }
+
+  tutoring::RealClock clock;
+
+  absl::StatusOr<tutoring::server::TimeZoneNames> zones =
+      tutoring::server::TimeZoneNames::LoadFromFile(absl::GetFlag(FLAGS_tzdata));
+  if (!zones.ok()) return Fail(zones.status());
+
+  std::string token_key = absl::GetFlag(FLAGS_page_token_key);
+  const bool random_token_key = token_key.empty();
+  if (random_token_key) {
+    absl::StatusOr<std::string> key =
+        tutoring::server::PageTokenCodec::RandomKey();
+    if (!key.ok()) return Fail(key.status());
+    token_key = *std::move(key);
+  }
+  const tutoring::server::PageTokenCodec tokens(token_key);
+
+  tutoring::db::PoolOptions pool_options;
+  pool_options.database_url = absl::GetFlag(FLAGS_database_url);
+  pool_options.pool_size = absl::GetFlag(FLAGS_database_pool_size);
+  pool_options.max_overflow = absl::GetFlag(FLAGS_database_max_overflow);
+  pool_options.overflow_idle_timeout =
+      absl::GetFlag(FLAGS_database_overflow_idle);
+  pool_options.acquire_timeout = absl::GetFlag(FLAGS_database_acquire_timeout);
+  pool_options.max_waiting = absl::GetFlag(FLAGS_database_max_waiting);
+  pool_options.max_connection_lifetime =
+      absl::GetFlag(FLAGS_database_max_lifetime);
+  pool_options.connect_timeout = absl::GetFlag(FLAGS_database_connect_timeout);
+  pool_options.application_name = "tutoring-server";
+  absl::StatusOr<std::unique_ptr<tutoring::db::ConnectionPool>> pool =
+      tutoring::db::ConnectionPool::Create(
+          tutoring::db::PgRepository::ConfigurePool(
+              pool_options, absl::GetFlag(FLAGS_statement_timeout)),
+          clock);
+  if (!pool.ok()) return Fail(pool.status());
+  tutoring::db::PgRepository repository(**pool);
+
+  tutoring::server::ServerOptions server_options;
+  server_options.listen_address = absl::GetFlag(FLAGS_listen);
+  server_options.service.default_deadline =
+      absl::GetFlag(FLAGS_default_deadline);
+  server_options.health.interval = absl::GetFlag(FLAGS_health_interval);
+  server_options.health.timeout = absl::GetFlag(FLAGS_health_timeout);
+  server_options.drain_delay = absl::GetFlag(FLAGS_drain_delay);
+  server_options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  absl::StatusOr<std::unique_ptr<tutoring::server::TutoringServer>> server =
+      tutoring::server::TutoringServer::Start(server_options, repository,
+                                              tokens, *zones, clock);
+  if (!server.ok()) return Fail(server.status());
+
+  spdlog::info(
+      "tutoring-server listening on {} (port {}); database {}; pool {}+{} "
+      "overflow, acquire timeout {}, max waiting {}, max lifetime {}; "
+      "default deadline {}; {} time zones; page token key {}",
+      server_options.listen_address, (*server)->port(),
+      tutoring::db::DescribeConnectionString(pool_options.database_url),
+      pool_options.pool_size, pool_options.max_overflow,
+      absl::FormatDuration(pool_options.acquire_timeout),
+      pool_options.max_waiting,
+      absl::FormatDuration(pool_options.max_connection_lifetime),
+      absl::FormatDuration(server_options.service.default_deadline),
+      zones->size(),
+      random_token_key ? "random (tokens die with the process)" : "configured");
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("received {}: stopping (grace {})",
+               signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+               absl::FormatDuration(server_options.shutdown_grace));
+  (*server)->Shutdown();
+  server->reset();
+  (*pool)->Shutdown();
+  spdlog::info("tutoring-server stopped");
+  return 0;
+}

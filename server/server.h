@@ -1,0 +1,79 @@
+// Wiring: a gRPC server with the tutoring service, health, and reflection
+// (v1alpha from the library, v1 of our own) on one listening port. Used by
+// main.cc and by end-to-end tests, which listen on port 0.
+#ifndef TUTORING_SERVER_SERVER_H_
+#define TUTORING_SERVER_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "db/repository.h"
+#include "server/health.h"
+#include "server/page_token.h"
+#include "server/reflection_v1.h"
+#include "server/service.h"
+#include "server/time_zones.h"
+
+namespace tutoring::server {
+
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free port (see port()).
+  std::string listen_address = "127.0.0.1:50051";
+  ServiceOptions service;
+  HealthOptions health;
+  // On shutdown, health reports NOT_SERVING this long before the listener
+  // closes, so load balancers stop sending calls first.
+  absl::Duration drain_delay = absl::ZeroDuration();
+  // In-flight calls get this long to finish after the listener closes;
+  // then they are cancelled.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+class TutoringServer {
+ public:
+  // Builds and starts the server. The collaborators must outlive it.
+  // UNAVAILABLE when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<TutoringServer>> Start(
+      const ServerOptions& options, db::Repository& repository,
+      const PageTokenCodec& tokens, const TimeZoneNames& zones,
+      const Clock& clock);
+
+  TutoringServer(const TutoringServer&) = delete;
+  TutoringServer& operator=(const TutoringServer&) = delete;
+  ~TutoringServer();
+
+  // The port the server listens on (the chosen one when asked for 0).
+  int port() const { return port_; }
+
+  // Graceful stop: health NOT_SERVING, drain_delay, listener closed,
+  // in-flight calls finish (up to shutdown_grace), then returns.
+  // Idempotent; thread-safe.
+  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  TutoringServer(const ServerOptions& options,
+                 std::unique_ptr<TutoringService> service,
+                 std::unique_ptr<ReflectionV1Service> reflection);
+
+  // Constant after construction.
+  const ServerOptions options_;
+  const std::unique_ptr<TutoringService> service_;
+  const std::unique_ptr<ReflectionV1Service> reflection_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HealthReporter> health_;
+  int port_ = 0;
+
+  absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace tutoring::server
+
+#endif  // TUTORING_SERVER_SERVER_H_
