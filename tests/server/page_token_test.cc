@@ -104,7 +104,7 @@ TEST(PageToken, RejectsTruncatedAndExtendedTokens) {
               absl::StatusCode::kInvalidArgument)
         << "length " << n;
   }
-  for (const std::string& suffix : {"A", "=", "==", " ", "AAAA", "\n"}) {
+  for (const char* suffix : {"A", "=", "==", " ", "AAAA", "\n"}) {
     EXPECT_EQ(codec.Decode(token + suffix, Scope(kMethod, "role=1"))
                   .status()
                   .code(),
