@@ -30,8 +30,9 @@ std::vector<std::string> ParseCommandLine(int argc, char** argv,
   absl::SetFlagsUsageConfig(config);
   absl::SetProgramUsageMessage(usage);
 
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-
+  // Environment values are applied first so that absl's parse of the command
+  // line overrides them: absl 20220623 keeps "was this flag on the command
+  // line?" private, so asking afterwards is not possible.
   for (const FlagFromEnv& binding : env) {
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(binding.flag);
     if (flag == nullptr) {
@@ -39,7 +40,6 @@ std::vector<std::string> ParseCommandLine(int argc, char** argv,
                    binding.flag, binding.env);
       std::exit(2);
     }
-    if (flag->IsSpecifiedOnCommandLine()) continue;
     const char* value = std::getenv(binding.env);
     if (value == nullptr) continue;
     std::string error;
@@ -49,6 +49,9 @@ std::vector<std::string> ParseCommandLine(int argc, char** argv,
       std::exit(2);
     }
   }
+
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+
   std::vector<std::string> args;
   for (size_t i = 1; i < positional.size(); ++i) args.emplace_back(positional[i]);
   return args;

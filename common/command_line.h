@@ -19,9 +19,10 @@ struct FlagFromEnv {
 };
 
 // Sets the usage message, makes `--help` list every flag of the program,
-// parses argv, then applies `env` bindings. Returns the positional arguments
-// (argv[0] excluded). On a malformed flag or environment value, prints one
-// line naming it to stderr and exits with status 2. Call once, from main.
+// applies `env` bindings, then parses argv (so the command line wins).
+// Returns the positional arguments (argv[0] excluded). On a malformed flag or
+// environment value, prints one line naming it to stderr and exits with
+// status 2. Call once, from main.
 std::vector<std::string> ParseCommandLine(int argc, char** argv,
                                           absl::string_view usage,
                                           absl::Span<const FlagFromEnv> env);
