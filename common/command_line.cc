@@ -61,9 +61,8 @@ bool WantsHelp(const std::vector<std::string>& args) {
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (IsOwnFlagFile(flag->Filename())) flags.push_back(flag);
   }
-  std::sort(flags.begin(), flags.end(), [](const auto* a, const auto* b) {
-    return a->Name() < b->Name();
-  });
+  std::sort(flags.begin(), flags.end(),
+            [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
   std::printf("%.*s\n\nFlags:\n", static_cast<int>(usage.size()), usage.data());
   for (const absl::CommandLineFlag* flag : flags) {
     const std::string name = absl::StrReplaceAll(flag->Name(), {{"_", "-"}});
@@ -114,7 +113,9 @@ std::vector<std::string> ParseCommandLine(int argc, char** argv,
       static_cast<int>(normalized_argv.size()), normalized_argv.data());
 
   std::vector<std::string> result;
-  for (size_t i = 1; i < positional.size(); ++i) result.emplace_back(positional[i]);
+  for (size_t i = 1; i < positional.size(); ++i) {
+    result.emplace_back(positional[i]);
+  }
   return result;
 }
 
