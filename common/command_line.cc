@@ -4,38 +4,72 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
+#include "absl/strings/str_replace.h"
 
 namespace tutoring {
 namespace {
 
 // absl's --help shows only flags defined in a file named after the binary;
-// our flags live in main.cc, so show all flags not defined by libraries.
+// our flags live in main.cc, so show every flag but absl's own.
 bool IsOwnFlagFile(absl::string_view filename) {
-  return !absl::StrContains(filename, "absl/") &&
-         !absl::StrContains(filename, "/usr/");
+  return !absl::StrContains(filename, "absl/");
 }
 
-// Names of the flags given in argv ("--name", "--name=v", "-name", "--noname"
-// for booleans). absl keeps this to itself, so read argv the same way.
-absl::flat_hash_set<std::string> FlagsOnCommandLine(int argc, char** argv) {
-  absl::flat_hash_set<std::string> names;
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
+// absl flag names are C identifiers (`--database_url`); the documented
+// spelling is `--database-url`. Rewrites the name part of every flag argument
+// before a bare "--" to the absl spelling. Values passed as separate
+// arguments keep their dashes: a name must start with a letter, so "-1" is
+// left alone.
+std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string& arg = args[i];
     if (arg == "--") break;
-    if (!absl::ConsumePrefix(&arg, "-")) continue;
-    absl::ConsumePrefix(&arg, "-");
-    arg = arg.substr(0, arg.find('='));
-    names.insert(std::string(arg));
-    if (absl::ConsumePrefix(&arg, "no")) names.insert(std::string(arg));
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    const size_t name_begin = arg[1] == '-' ? 2 : 1;
+    const size_t name_end = std::min(arg.find('='), arg.size());
+    if (name_begin >= name_end || !absl::ascii_isalpha(arg[name_begin])) {
+      continue;
+    }
+    std::replace(arg.begin() + name_begin, arg.begin() + name_end, '-', '_');
   }
-  return names;
+  return args;
+}
+
+bool WantsHelp(const std::vector<std::string>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--") return false;
+    if (args[i] == "--help" || args[i] == "-help" || args[i] == "-h") {
+      return true;
+    }
+  }
+  return false;
+}
+
+// absl's own --help exits with status 1 and prints absl names; ours exits 0
+// and lists the program's flags as they are documented (dashed).
+[[noreturn]] void PrintHelpAndExit(absl::string_view usage) {
+  std::vector<const absl::CommandLineFlag*> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (IsOwnFlagFile(flag->Filename())) flags.push_back(flag);
+  }
+  std::sort(flags.begin(), flags.end(),
+            [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
+  std::printf("%.*s\n\nFlags:\n", static_cast<int>(usage.size()), usage.data());
+  for (const absl::CommandLineFlag* flag : flags) {
+    const std::string name = absl::StrReplaceAll(flag->Name(), {{"_", "-"}});
+    std::printf("  --%s (default: \"%s\")\n      %s\n", name.c_str(),
+                flag->DefaultValue().c_str(), flag->Help().c_str());
+  }
+  std::fflush(stdout);
+  std::exit(0);
 }
 
 }  // namespace
@@ -49,26 +83,12 @@ std::vector<std::string> ParseCommandLine(int argc, char** argv,
   absl::SetFlagsUsageConfig(config);
   absl::SetProgramUsageMessage(usage);
 
-  // absl names flags with underscores; accept "--database-url" too.
-  std::vector<std::string> normalized(argv, argv + argc);
-  for (size_t i = 1; i < normalized.size(); ++i) {
-    std::string& arg = normalized[i];
-    if (arg == "--") break;
-    if (arg.size() < 2 || arg[0] != '-') continue;
-    const size_t name_end = std::min(arg.find('='), arg.size());
-    for (size_t j = arg[1] == '-' ? 2 : 1; j < name_end; ++j) {
-      if (arg[j] == '-') arg[j] = '_';
-    }
-  }
-  std::vector<char*> normalized_argv;
-  for (std::string& arg : normalized) normalized_argv.push_back(arg.data());
-  normalized_argv.push_back(nullptr);
+  std::vector<std::string> args = NormalizeFlagNames(argc, argv);
+  if (WantsHelp(args)) PrintHelpAndExit(usage);
 
-  const absl::flat_hash_set<std::string> given =
-      FlagsOnCommandLine(argc, normalized_argv.data());
-  std::vector<char*> positional =
-      absl::ParseCommandLine(argc, normalized_argv.data());
-
+  // Environment values are applied first so that absl's parse of the command
+  // line overrides them: absl 20220623 keeps "was this flag on the command
+  // line?" private, so asking afterwards is not possible.
   for (const FlagFromEnv& binding : env) {
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(binding.flag);
     if (flag == nullptr) {
@@ -76,7 +96,6 @@ std::vector<std::string> ParseCommandLine(int argc, char** argv,
                    binding.flag, binding.env);
       std::exit(2);
     }
-    if (given.contains(binding.flag)) continue;
     const char* value = std::getenv(binding.env);
     if (value == nullptr) continue;
     std::string error;
@@ -86,9 +105,17 @@ std::vector<std::string> ParseCommandLine(int argc, char** argv,
       std::exit(2);
     }
   }
-  std::vector<std::string> args;
-  for (size_t i = 1; i < positional.size(); ++i) args.emplace_back(positional[i]);
-  return args;
+
+  std::vector<char*> normalized_argv;
+  for (std::string& arg : args) normalized_argv.push_back(arg.data());
+  const std::vector<char*> positional = absl::ParseCommandLine(
+      static_cast<int>(normalized_argv.size()), normalized_argv.data());
+
+  std::vector<std::string> result;
+  for (size_t i = 1; i < positional.size(); ++i) {
+    result.emplace_back(positional[i]);
+  }
+  return result;
 }
 
 }  // namespace tutoring

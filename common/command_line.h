@@ -18,11 +18,14 @@ struct FlagFromEnv {
   const char* env;   // environment variable name
 };
 
-// Sets the usage message, makes `--help` list every flag of the program,
-// parses argv (flag names may use dashes or underscores: --database-url and
-// --database_url are the same flag), then applies `env` bindings. Returns the positional arguments
-// (argv[0] excluded). On a malformed flag or environment value, prints one
-// line naming it to stderr and exits with status 2. Call once, from main.
+// Sets the usage message, applies `env` bindings, then parses argv (so the
+// command line wins). Flag names may be spelled with dashes or underscores
+// (`--database-url` and `--database_url` are the same flag). `--help` (or
+// `-h`) prints `usage` and every flag of the program with its help text and
+// default, then exits with status 0. Returns the positional arguments (argv[0]
+// excluded). On a malformed environment value, prints one line naming it to
+// stderr and exits with status 2; on a malformed flag, absl prints the error
+// and exits with status 1. Call once, from main.
 std::vector<std::string> ParseCommandLine(int argc, char** argv,
                                           absl::string_view usage,
                                           absl::Span<const FlagFromEnv> env);

@@ -1,0 +1,553 @@
+#include "db/migrator.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "common/status_macros.h"
+#include "db/pg_error.h"
+#include "db/sql_splitter.h"
+
+namespace tutoring::db {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr absl::string_view kUpSuffix = ".up.sql";
+constexpr absl::string_view kDownSuffix = ".down.sql";
+
+// Created only while holding the migration lock: two sessions running
+// CREATE TABLE IF NOT EXISTS at the same moment can both pass the existence
+// check and one then fails on pg_type's unique index.
+constexpr absl::string_view kCreateBookkeepingTable = R"sql(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version int PRIMARY KEY,
+  name text NOT NULL,
+  checksum text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+))sql";
+
+constexpr absl::string_view kBookkeepingTableExists =
+    "SELECT to_regclass('schema_migrations') IS NOT NULL";
+
+constexpr absl::string_view kSelectApplied = R"sql(
+SELECT version, name, checksum,
+       (extract(epoch FROM applied_at) * 1000000)::bigint AS applied_at_us
+FROM schema_migrations
+ORDER BY version)sql";
+
+constexpr absl::string_view kInsertApplied =
+    "INSERT INTO schema_migrations (version, name, checksum) "
+    "VALUES ($1, $2, $3)";
+
+constexpr absl::string_view kDeleteApplied =
+    "DELETE FROM schema_migrations WHERE version = $1";
+
+constexpr absl::string_view kTryLock = "SELECT pg_try_advisory_lock($1)";
+
+// Server NOTICEs (e.g. "relation already exists, skipping") would otherwise
+// be printed to stderr by libpq's default notice processor.
+constexpr absl::string_view kQuietNotices = "SET client_min_messages = warning";
+
+std::string Label(int version, absl::string_view name) {
+  return absl::StrFormat("%04d_%s", version, name);
+}
+
+absl::StatusOr<std::string> Sha256Hex(absl::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(),
+                 nullptr) != 1) {
+    return absl::InternalError("SHA-256 computation failed in OpenSSL");
+  }
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), length));
+}
+
+bool HasNoTransactionMarker(absl::string_view sql) {
+  absl::string_view first_line = sql.substr(0, sql.find('\n'));
+  absl::ConsumeSuffix(&first_line, "\r");
+  return first_line == kNoTransactionMarker;
+}
+
+absl::StatusOr<std::string> ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream contents;
+  if (in.is_open()) contents << in.rdbuf();
+  if (!in.is_open() || in.bad()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read migration file ", path.string()));
+  }
+  return contents.str();
+}
+
+// A migration version as its files are found, before checking completeness.
+struct FoundFiles {
+  std::string name;
+  fs::path up;
+  fs::path down;
+};
+
+// Parses "NNNN_name.up.sql" / "NNNN_name.down.sql". False for anything else.
+bool ParseFileName(absl::string_view file_name, int* version, std::string* name,
+                   bool* is_up) {
+  absl::string_view stem = file_name;
+  if (absl::ConsumeSuffix(&stem, kUpSuffix)) {
+    *is_up = true;
+  } else if (absl::ConsumeSuffix(&stem, kDownSuffix)) {
+    *is_up = false;
+  } else {
+    return false;
+  }
+  if (stem.size() < 6 || stem[4] != '_') return false;
+  const absl::string_view digits = stem.substr(0, 4);
+  const absl::string_view rest = stem.substr(5);
+  if (!std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
+      !std::all_of(rest.begin(), rest.end(),
+                   [](char c) { return absl::ascii_isalnum(c) || c == '_'; })) {
+    return false;
+  }
+  if (!absl::SimpleAtoi(digits, version)) return false;
+  *name = std::string(rest);
+  return true;
+}
+
+using Connection = std::unique_ptr<pqxx::connection>;
+
+std::string WithConnectTimeout(const std::string& url, absl::Duration timeout) {
+  // An explicit setting in the URL wins.
+  if (absl::StrContains(url, "connect_timeout")) return url;
+  const int64_t seconds = std::max<int64_t>(2, absl::ToInt64Seconds(timeout));
+  if (absl::StartsWith(url, "postgresql://") ||
+      absl::StartsWith(url, "postgres://")) {
+    const char* separator = absl::StrContains(url, "?") ? "&" : "?";
+    return absl::StrCat(url, separator, "connect_timeout=", seconds);
+  }
+  return absl::StrCat(url, " connect_timeout=", seconds);
+}
+
+// libpq quotes a malformed URI in its error message, password included;
+// error messages end up in logs, so the URI is replaced by a placeholder.
+absl::Status WithoutConnectionString(const absl::Status& status,
+                                     const std::string& conninfo) {
+  if (conninfo.empty() || !absl::StrContains(status.message(), conninfo)) {
+    return status;
+  }
+  absl::Status redacted(
+      status.code(),
+      absl::StrReplaceAll(status.message(), {{conninfo, "<database URL>"}}));
+  status.ForEachPayload(
+      [&redacted](absl::string_view type_url, const absl::Cord& payload) {
+        redacted.SetPayload(type_url, payload);
+      });
+  return redacted;
+}
+
+absl::StatusOr<Connection> Connect(const std::string& url,
+                                   const MigratorOptions& options) {
+  const std::string conninfo = WithConnectTimeout(url, options.connect_timeout);
+  try {
+    auto connection = std::make_unique<pqxx::connection>(conninfo);
+    pqxx::nontransaction tx(*connection);
+    tx.exec0(std::string(kQuietNotices));
+    return connection;
+  } catch (...) {
+    return WithoutConnectionString(
+        StatusFromCurrentException("connecting to the database"), conninfo);
+  }
+}
+
+// Polls pg_try_advisory_lock instead of blocking in pg_advisory_lock: see the
+// class comment (a waiting statement would deadlock with CREATE INDEX
+// CONCURRENTLY run by the holder). The lock belongs to the session and is
+// released when the connection closes at the end of the calling method.
+absl::Status AcquireLock(pqxx::connection& connection,
+                         const MigratorOptions& options) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        absl::ToChronoNanoseconds(options.lock_timeout);
+  try {
+    for (bool first_attempt = true;; first_attempt = false) {
+      {
+        pqxx::nontransaction tx(connection);
+        if (tx.exec_params1(std::string(kTryLock), kMigrationLockKey)[0]
+                .as<bool>()) {
+          return absl::OkStatus();
+        }
+      }
+      if (first_attempt && options.progress) {
+        options.progress(
+            "waiting for the migration lock held by another runner");
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "another migration runner held the migration lock (advisory lock ",
+            kMigrationLockKey, ") for longer than the lock timeout of ",
+            absl::FormatDuration(options.lock_timeout)));
+      }
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          absl::ToChronoNanoseconds(options.lock_poll_interval),
+          deadline - now));
+    }
+  } catch (...) {
+    return StatusFromCurrentException("taking the migration lock");
+  }
+}
+
+struct AppliedRow {
+  int version = 0;
+  std::string name;
+  std::string checksum;
+  absl::Time applied_at;
+};
+
+// With `create`, creates schema_migrations if missing (call only under the
+// lock); without, a missing table means nothing is applied.
+absl::StatusOr<std::vector<AppliedRow>> ReadApplied(
+    pqxx::connection& connection, bool create) {
+  try {
+    pqxx::nontransaction tx(connection);
+    if (create) {
+      tx.exec0(std::string(kCreateBookkeepingTable));
+    } else if (!tx.exec1(std::string(kBookkeepingTableExists))[0].as<bool>()) {
+      return std::vector<AppliedRow>{};
+    }
+    std::vector<AppliedRow> rows;
+    for (const pqxx::row& row : tx.exec(std::string(kSelectApplied))) {
+      rows.push_back({row[0].as<int>(), row[1].as<std::string>(),
+                      row[2].as<std::string>(),
+                      absl::FromUnixMicros(row[3].as<int64_t>())});
+    }
+    return rows;
+  } catch (...) {
+    return StatusFromCurrentException("reading schema_migrations");
+  }
+}
+
+// Runs one migration file and then `record` (the schema_migrations change).
+// Transactional files and `record` commit together. Other files run statement
+// by statement in autocommit mode, because a multi-statement query string is
+// an implicit transaction; `record` then commits on its own.
+absl::Status RunFile(
+    pqxx::connection& connection, const std::string& sql, bool transactional,
+    absl::string_view context,
+    const std::function<void(pqxx::transaction_base&)>& record) {
+  if (transactional) {
+    try {
+      pqxx::work tx(connection);
+      tx.exec(sql);
+      record(tx);
+      tx.commit();
+      return absl::OkStatus();
+    } catch (...) {
+      return StatusFromCurrentException(context);
+    }
+  }
+  const std::vector<std::string> statements = SplitSqlStatements(sql);
+  for (size_t i = 0; i < statements.size(); ++i) {
+    try {
+      pqxx::nontransaction tx(connection);
+      tx.exec(statements[i]);
+    } catch (...) {
+      return StatusFromCurrentException(absl::StrCat(
+          context, " (statement ", i + 1, " of ", statements.size(),
+          ", earlier statements stay applied)"));
+    }
+  }
+  try {
+    pqxx::work tx(connection);
+    record(tx);
+    tx.commit();
+    return absl::OkStatus();
+  } catch (...) {
+    return StatusFromCurrentException(
+        absl::StrCat(context, " (recording in schema_migrations)"));
+  }
+}
+
+int64_t MillisecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// Compares the recorded rows with the folder.
+std::vector<MigrationState> Compare(const std::vector<Migration>& migrations,
+                                    const std::vector<AppliedRow>& applied) {
+  std::map<int, MigrationState> states;
+  for (const Migration& migration : migrations) {
+    states[migration.version] = {migration.version, migration.name,
+                                 MigrationStatus::kPending, std::nullopt};
+  }
+  for (const AppliedRow& row : applied) {
+    MigrationState& state = states[row.version];
+    state.applied_at = row.applied_at;
+    // Versions run 1..N, so anything outside has no file.
+    if (row.version < 1 || row.version > static_cast<int>(migrations.size())) {
+      state.version = row.version;
+      state.name = row.name;
+      state.status = MigrationStatus::kMissingFile;
+      continue;
+    }
+    const Migration& migration = migrations[row.version - 1];
+    state.status =
+        row.name == migration.name && row.checksum == migration.checksum
+            ? MigrationStatus::kApplied
+            : MigrationStatus::kChanged;
+  }
+  std::vector<MigrationState> result;
+  for (auto& [version, state] : states) result.push_back(std::move(state));
+  return result;
+}
+
+// FAILED_PRECONDITION for the first changed or missing applied file.
+absl::Status CheckAppliedFiles(const std::vector<Migration>& migrations,
+                               const std::vector<MigrationState>& states) {
+  for (const MigrationState& state : states) {
+    if (state.status == MigrationStatus::kChanged) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "migration file ", migrations[state.version - 1].up_path,
+          " has changed since it was applied (its checksum or name differs "
+          "from schema_migrations); applied migrations must not be edited"));
+    }
+    if (state.status == MigrationStatus::kMissingFile) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "migration ", Label(state.version, state.name),
+          " is applied but its file ", Label(state.version, state.name),
+          kUpSuffix, " is not in the migrations folder"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string Migration::Label() const {
+  return ::tutoring::db::Label(version, name);
+}
+
+absl::StatusOr<std::vector<Migration>> LoadMigrations(const std::string& dir) {
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) {
+    return absl::NotFoundError(
+        absl::StrCat("migrations folder ", dir, " does not exist"));
+  }
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(dir, error), end; !error && it != end;
+       it.increment(error)) {
+    if (it->path().extension() == ".sql") files.push_back(it->path());
+  }
+  if (error) {
+    return absl::NotFoundError(absl::StrCat("cannot list migrations folder ",
+                                            dir, ": ", error.message()));
+  }
+  std::sort(files.begin(), files.end());
+
+  std::map<int, FoundFiles> found;
+  for (const fs::path& path : files) {
+    int version = 0;
+    std::string name;
+    bool is_up = false;
+    if (!ParseFileName(path.filename().string(), &version, &name, &is_up) ||
+        version == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "unexpected file name ", path.string(),
+          ": expected NNNN_name.up.sql or NNNN_name.down.sql with NNNN >= "
+          "0001 and a name of letters, digits and '_'"));
+    }
+    FoundFiles& entry = found[version];
+    if (entry.name.empty()) entry.name = name;
+    if (entry.name != name) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "migration version ", version, " has two names: ", path.string(),
+          " and ", Label(version, entry.name)));
+    }
+    (is_up ? entry.up : entry.down) = path;
+  }
+  if (found.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no migration files (NNNN_name.up.sql) in folder ", dir));
+  }
+
+  std::vector<Migration> migrations;
+  for (const auto& [version, entry] : found) {
+    const int expected = static_cast<int>(migrations.size()) + 1;
+    if (version != expected) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "migration version %04d is missing in %s: the next file is %s "
+          "(versions must run 1..N without gaps)",
+          expected, dir, Label(version, entry.name)));
+    }
+    const std::string label = Label(version, entry.name);
+    for (const auto& [path, suffix] :
+         {std::pair(entry.up, kUpSuffix), std::pair(entry.down, kDownSuffix)}) {
+      if (path.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "migration file ", (fs::path(dir) / label).string(), suffix,
+            " is missing: every migration needs an up and a down file"));
+      }
+    }
+    Migration migration;
+    migration.version = version;
+    migration.name = entry.name;
+    migration.up_path = entry.up.string();
+    migration.down_path = entry.down.string();
+    ASSIGN_OR_RETURN(migration.up_sql, ReadFile(entry.up));
+    ASSIGN_OR_RETURN(migration.down_sql, ReadFile(entry.down));
+    ASSIGN_OR_RETURN(migration.checksum, Sha256Hex(migration.up_sql));
+    migration.transactional = !HasNoTransactionMarker(migration.up_sql);
+    migration.down_transactional = !HasNoTransactionMarker(migration.down_sql);
+    migrations.push_back(std::move(migration));
+  }
+  return migrations;
+}
+
+Migrator::Migrator(std::string database_url, std::vector<Migration> migrations,
+                   MigratorOptions options)
+    : database_url_(std::move(database_url)),
+      migrations_(std::move(migrations)),
+      options_(std::move(options)) {}
+
+absl::Status Migrator::Up(std::optional<int> to_version) const {
+  const int last = static_cast<int>(migrations_.size());
+  const int target = to_version.value_or(last);
+  if (target < 0 || target > last) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target version must be in 0..", last, ", got ", target));
+  }
+  ASSIGN_OR_RETURN(Connection connection, Connect(database_url_, options_));
+  RETURN_IF_ERROR(AcquireLock(*connection, options_));
+  ASSIGN_OR_RETURN(const std::vector<AppliedRow> applied,
+                   ReadApplied(*connection, /*create=*/true));
+  const std::vector<MigrationState> states = Compare(migrations_, applied);
+  RETURN_IF_ERROR(CheckAppliedFiles(migrations_, states));
+
+  int applied_now = 0;
+  for (const MigrationState& state : states) {
+    if (state.status != MigrationStatus::kPending || state.version > target) {
+      continue;
+    }
+    const Migration& migration = migrations_[state.version - 1];
+    const auto start = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(RunFile(
+        *connection, migration.up_sql, migration.transactional,
+        absl::StrCat("applying ", migration.up_path),
+        [&migration](pqxx::transaction_base& tx) {
+          tx.exec_params0(std::string(kInsertApplied), migration.version,
+                          migration.name, migration.checksum);
+        }));
+    ++applied_now;
+    if (options_.progress) {
+      options_.progress(absl::StrCat("applied ", migration.Label(), " (",
+                                     MillisecondsSince(start), " ms)"));
+    }
+  }
+  if (applied_now == 0 && options_.progress) {
+    options_.progress(
+        absl::StrCat("nothing to apply (target version ", target, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Migrator::Down(DownTarget target) const {
+  const int last = static_cast<int>(migrations_.size());
+  if (target.kind == DownTarget::Kind::kSteps && target.value < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("steps must be >= 1, got ", target.value));
+  }
+  if (target.kind == DownTarget::Kind::kToVersion &&
+      (target.value < 0 || target.value > last)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target version must be in 0..", last, ", got ", target.value));
+  }
+  ASSIGN_OR_RETURN(Connection connection, Connect(database_url_, options_));
+  RETURN_IF_ERROR(AcquireLock(*connection, options_));
+  ASSIGN_OR_RETURN(const std::vector<AppliedRow> applied,
+                   ReadApplied(*connection, /*create=*/true));
+  RETURN_IF_ERROR(
+      CheckAppliedFiles(migrations_, Compare(migrations_, applied)));
+
+  // `applied` is ordered by version; revert from the top.
+  std::vector<int> to_revert;
+  for (auto it = applied.rbegin(); it != applied.rend(); ++it) {
+    if (target.kind == DownTarget::Kind::kToVersion
+            ? it->version > target.value
+            : static_cast<int>(to_revert.size()) < target.value) {
+      to_revert.push_back(it->version);
+    }
+  }
+  if (target.kind == DownTarget::Kind::kSteps &&
+      static_cast<int>(to_revert.size()) < target.value) {
+    return absl::OutOfRangeError(
+        absl::StrCat("cannot revert ", target.value,
+                     " migrations: the number applied is ", to_revert.size()));
+  }
+
+  for (const int version : to_revert) {
+    const Migration& migration = migrations_[version - 1];
+    const auto start = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(
+        RunFile(*connection, migration.down_sql, migration.down_transactional,
+                absl::StrCat("reverting ", migration.down_path),
+                [version](pqxx::transaction_base& tx) {
+                  tx.exec_params0(std::string(kDeleteApplied), version);
+                }));
+    if (options_.progress) {
+      options_.progress(absl::StrCat("reverted ", migration.Label(), " (",
+                                     MillisecondsSince(start), " ms)"));
+    }
+  }
+  if (to_revert.empty() && options_.progress) {
+    options_.progress("nothing to revert");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<MigrationState>> Migrator::GetStatus() const {
+  ASSIGN_OR_RETURN(Connection connection, Connect(database_url_, options_));
+  ASSIGN_OR_RETURN(const std::vector<AppliedRow> applied,
+                   ReadApplied(*connection, /*create=*/false));
+  return Compare(migrations_, applied);
+}
+
+absl::Status Migrator::Verify() const {
+  ASSIGN_OR_RETURN(const std::vector<MigrationState> states, GetStatus());
+  RETURN_IF_ERROR(CheckAppliedFiles(migrations_, states));
+  const auto pending = std::count_if(
+      states.begin(), states.end(), [](const MigrationState& state) {
+        return state.status == MigrationStatus::kPending;
+      });
+  if (pending > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        pending, " of ", states.size(),
+        " migrations are pending: the database does not match the folder"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MigrateUp(const std::string& database_url,
+                       const std::string& migrations_dir) {
+  ASSIGN_OR_RETURN(std::vector<Migration> migrations,
+                   LoadMigrations(migrations_dir));
+  return Migrator(database_url, std::move(migrations)).Up(std::nullopt);
+}
+
+}  // namespace tutoring::db

@@ -1,0 +1,186 @@
+// Schema migrations: loading the numbered SQL files of a folder and applying
+// or reverting them against a PostgreSQL database, with the applied ones
+// recorded in the table schema_migrations.
+//
+// Files are named NNNN_name.up.sql / NNNN_name.down.sql (four digits, then a
+// name of letters, digits and '_'). Versions run 1..N without gaps and each
+// has both files. A file whose first line is exactly
+//   -- tutoring:no-transaction
+// runs outside a transaction (needed for CREATE INDEX CONCURRENTLY); every
+// other file runs in one transaction together with its bookkeeping row.
+#ifndef TUTORING_DB_MIGRATOR_H_
+#define TUTORING_DB_MIGRATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace tutoring::db {
+
+// First line that makes a migration file run outside a transaction.
+inline constexpr absl::string_view kNoTransactionMarker =
+    "-- tutoring:no-transaction";
+
+// Key of the session-level advisory lock (pg_try_advisory_lock(bigint)) that
+// serializes runners on one database: the ASCII bytes of "tutoring".
+inline constexpr int64_t kMigrationLockKey = 0x7475746F72696E67;
+
+// One version: its two files, read into memory.
+struct Migration {
+  int version = 0;
+  std::string name;  // "create_schema" for 0001_create_schema.up.sql
+  std::string up_sql;
+  std::string down_sql;
+  std::string up_path;
+  std::string down_path;
+  std::string checksum;       // lowercase hex SHA-256 of the up file's bytes
+  bool transactional = true;  // the up file lacks kNoTransactionMarker
+  bool down_transactional = true;  // the down file lacks kNoTransactionMarker
+
+  // "0001_create_schema": how progress lines and errors name the migration.
+  std::string Label() const;
+};
+
+// Reads every migration of `dir`, ordered by version. Files not ending in
+// ".sql" are ignored. Errors:
+//   NOT_FOUND            `dir` does not exist, is not a folder, or holds no
+//                        migration files
+//   FAILED_PRECONDITION  a .sql file with a malformed name, a version without
+//                        its up or down file, two names for one version, a gap
+//                        in 1..N, or an unreadable file (the message names the
+//                        file)
+absl::StatusOr<std::vector<Migration>> LoadMigrations(const std::string& dir);
+
+// Where one version stands in the database compared with the folder.
+enum class MigrationStatus {
+  kApplied,      // recorded, and the file is unchanged
+  kPending,      // in the folder, not recorded
+  kChanged,      // recorded, but the up file's checksum or name differs
+  kMissingFile,  // recorded, but the folder has no file for this version
+};
+
+struct MigrationState {
+  int version = 0;
+  std::string name;  // from the folder, or from schema_migrations if missing
+  MigrationStatus status = MigrationStatus::kPending;
+  std::optional<absl::Time> applied_at;  // set unless kPending
+};
+
+// Which migrations Migrator::Down reverts.
+struct DownTarget {
+  enum class Kind { kSteps, kToVersion };
+
+  // The `steps` most recently applied versions (highest first); steps >= 1.
+  static DownTarget Steps(int steps) { return {Kind::kSteps, steps}; }
+  // Every applied version above `version`; ToVersion(0) reverts everything.
+  static DownTarget ToVersion(int version) {
+    return {Kind::kToVersion, version};
+  }
+
+  Kind kind;
+  int value;
+};
+
+struct MigratorOptions {
+  // How long Up and Down wait for another runner to release the migration
+  // lock before failing with DEADLINE_EXCEEDED. Default: 5 minutes.
+  absl::Duration lock_timeout = absl::Minutes(5);
+
+  // Pause between two attempts to take the lock. Default: 150 ms.
+  absl::Duration lock_poll_interval = absl::Milliseconds(150);
+
+  // libpq connect_timeout, added to the URL unless it sets one itself.
+  // Rounded down to whole seconds, at least 2 (libpq's minimum).
+  // Default: 10 seconds.
+  absl::Duration connect_timeout = absl::Seconds(10);
+
+  // Receives one line per applied or reverted migration, e.g.
+  // "applied 0002_db_opt_indexes (12 ms)", and a line when there is nothing
+  // to do. Called on the calling thread. Default: lines are dropped.
+  std::function<void(absl::string_view)> progress;
+};
+
+// Applies and reverts `migrations` on the database at `database_url`
+// (postgresql://... or "key=value" form).
+//
+// Every call opens its own connection and closes it before returning, so a
+// Migrator may be used from several threads; calls that change the schema
+// (Up, Down) are serialized across threads, processes and machines by the
+// advisory lock kMigrationLockKey, held for the whole call. The lock is taken
+// by polling pg_try_advisory_lock, never by waiting inside the server: a
+// session waiting in pg_advisory_lock holds a snapshot, and CREATE INDEX
+// CONCURRENTLY run by the lock holder would wait for it forever. After taking
+// the lock the runner re-reads schema_migrations, so two runners started
+// together apply every migration exactly once between them.
+//
+// Up, Down and Verify refuse to run (FAILED_PRECONDITION, naming the file)
+// when an applied migration's up file has changed or is missing.
+//
+// Transactional migrations are atomic: the SQL and the schema_migrations
+// insert (Up) or delete (Down) commit together, so a failing file leaves the
+// database as it was before that file (such a file must not contain its own
+// BEGIN/COMMIT). Non-transactional files are split into
+// statements (SplitSqlStatements) that run one by one in autocommit mode, and
+// the bookkeeping row is written after the last one succeeds. A failure
+// midway leaves the earlier statements' effects in place and the version
+// unrecorded (or, for Down, still recorded), so the file runs again from its
+// first statement next time: write such files to be re-runnable
+// (CREATE INDEX CONCURRENTLY IF NOT EXISTS, DROP INDEX CONCURRENTLY IF
+// EXISTS). A failed CREATE INDEX CONCURRENTLY leaves an INVALID index that
+// IF NOT EXISTS would keep; drop it by hand before re-running.
+//
+// Errors common to every call:
+//   UNAVAILABLE          the server cannot be reached, or the URL is malformed
+//   FAILED_PRECONDITION  an applied migration's file changed or is missing
+//   from a failing file  the status pg_error.h gives the SQL error, with the
+//                        message naming the file
+class Migrator {
+ public:
+  // `migrations` must be what LoadMigrations returned (versions 1..N).
+  Migrator(std::string database_url, std::vector<Migration> migrations,
+           MigratorOptions options = {});
+
+  // Applies every pending migration with version <= `to_version` (all of
+  // them when absent), in version order. Applied versions are never
+  // reverted. INVALID_ARGUMENT if `to_version` is outside 0..N;
+  // DEADLINE_EXCEEDED if the lock is not free within lock_timeout.
+  absl::Status Up(std::optional<int> to_version) const;
+
+  // Reverts applied migrations, highest version first. INVALID_ARGUMENT for
+  // Steps(< 1) or ToVersion outside 0..N; OUT_OF_RANGE (nothing reverted) for
+  // more steps than applied migrations; DEADLINE_EXCEEDED as for Up.
+  absl::Status Down(DownTarget target) const;
+
+  // Every version of the folder and of schema_migrations, ordered by
+  // version. Read-only: takes no lock and creates nothing (a database without
+  // schema_migrations has everything pending). Never fails for changed or
+  // missing files; they are reported in the states.
+  absl::StatusOr<std::vector<MigrationState>> GetStatus() const;
+
+  // OK only if the database matches the folder exactly: every migration
+  // applied and unchanged. FAILED_PRECONDITION naming the changed or missing
+  // file, or saying how many migrations are pending. Read-only, like
+  // GetStatus.
+  absl::Status Verify() const;
+
+ private:
+  const std::string database_url_;
+  const std::vector<Migration> migrations_;
+  const MigratorOptions options_;
+};
+
+// Loads `migrations_dir` and applies everything pending with default options.
+// For tests and tools that need a fully migrated database.
+absl::Status MigrateUp(const std::string& database_url,
+                       const std::string& migrations_dir);
+
+}  // namespace tutoring::db
+
+#endif  // TUTORING_DB_MIGRATOR_H_

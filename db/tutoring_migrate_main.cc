@@ -1,0 +1,175 @@
+// tutoring-migrate: applies, reverts and checks the schema migrations.
+// Exit status: 0 on success, 1 when the operation fails, 2 for a usage error.
+// Errors are one line on stderr: "tutoring-migrate: <message>".
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/command_line.h"
+#include "db/migrator.h"
+
+ABSL_FLAG(std::string, database_url, "",
+          "PostgreSQL URL (postgresql://user@host:port/db) or key=value DSN; "
+          "environment DATABASE_URL when the flag is absent");
+ABSL_FLAG(std::string, migrations_dir, "migrations",
+          "folder of NNNN_name.up.sql / NNNN_name.down.sql files; environment "
+          "MIGRATIONS_DIR when the flag is absent");
+ABSL_FLAG(std::optional<int>, to, std::nullopt,
+          "up: apply up to and including this version; down: revert every "
+          "version above it (0 reverts everything)");
+ABSL_FLAG(std::optional<int>, steps, std::nullopt,
+          "down: revert this many of the most recent migrations (default 1)");
+ABSL_FLAG(absl::Duration, lock_timeout, absl::Minutes(5),
+          "up/down: how long to wait for another runner's migration lock, "
+          "e.g. 30s or 5m");
+
+namespace {
+
+constexpr char kUsage[] =
+    "Applies, reverts and checks the database schema migrations.\n"
+    "\n"
+    "Usage: tutoring-migrate [flags] COMMAND\n"
+    "  up [--to N]               apply pending migrations (up to version N)\n"
+    "  down [--steps N | --to N] revert the last N migrations (default 1), or\n"
+    "                            every version above N\n"
+    "  status                    list versions: applied_at or pending, and\n"
+    "                            CHANGED / MISSING FILE for edited or removed\n"
+    "                            applied files\n"
+    "  verify                    fail unless every migration is applied and\n"
+    "                            unchanged\n"
+    "\n"
+    "Exit status: 0 ok, 1 failure, 2 usage error.";
+
+constexpr tutoring::FlagFromEnv kEnvFlags[] = {
+    {"database_url", "DATABASE_URL"},
+    {"migrations_dir", "MIGRATIONS_DIR"},
+};
+
+// Errors from libpq span several lines ("...failed: Connection refused\n\tIs
+// the server running..."); the contract is one line.
+std::string OneLine(absl::string_view message) {
+  return absl::StrJoin(absl::StrSplit(message, absl::ByAnyChar("\r\n\t"),
+                                      absl::SkipWhitespace()),
+                       " ");
+}
+
+int Fail(int exit_code, absl::string_view message) {
+  std::fprintf(stderr, "tutoring-migrate: %s\n", OneLine(message).c_str());
+  return exit_code;
+}
+
+void PrintLine(absl::string_view line) {
+  std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
+  std::fflush(stdout);
+}
+
+void PrintStatus(const std::vector<tutoring::db::MigrationState>& states) {
+  using tutoring::db::MigrationStatus;
+  size_t name_width = 4;
+  for (const auto& state : states) {
+    name_width = std::max(name_width, state.name.size());
+  }
+  const int width = static_cast<int>(name_width);
+  std::printf("%-7s  %-*s  %s\n", "version", width, "name", "applied_at");
+  for (const auto& state : states) {
+    std::string applied = "pending";
+    if (state.applied_at.has_value()) {
+      applied = absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", *state.applied_at,
+                                 absl::UTCTimeZone());
+    }
+    if (state.status == MigrationStatus::kChanged) {
+      absl::StrAppend(&applied, "  CHANGED");
+    } else if (state.status == MigrationStatus::kMissingFile) {
+      absl::StrAppend(&applied, "  MISSING FILE");
+    }
+    std::printf("%-7s  %-*s  %s\n",
+                absl::StrFormat("%04d", state.version).c_str(), width,
+                state.name.c_str(), applied.c_str());
+  }
+}
+
+int Run(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    return Fail(2,
+                args.empty()
+                    ? "missing command (up, down, status or verify); see --help"
+                    : absl::StrCat("expected one command, got: ",
+                                   absl::StrJoin(args, " ")));
+  }
+  const std::string& command = args[0];
+  const std::optional<int> to = absl::GetFlag(FLAGS_to);
+  const std::optional<int> steps = absl::GetFlag(FLAGS_steps);
+  if (command != "up" && command != "down" && command != "status" &&
+      command != "verify") {
+    return Fail(2, absl::StrCat("unknown command \"", command,
+                                "\" (up, down, status or verify)"));
+  }
+  if (steps.has_value() && command != "down") {
+    return Fail(2, "--steps is only valid with down");
+  }
+  if (to.has_value() && command != "up" && command != "down") {
+    return Fail(2, "--to is only valid with up or down");
+  }
+  if (to.has_value() && steps.has_value()) {
+    return Fail(2, "give --steps or --to, not both");
+  }
+  const std::string database_url = absl::GetFlag(FLAGS_database_url);
+  if (database_url.empty()) {
+    return Fail(2, "no database: pass --database-url or set DATABASE_URL");
+  }
+
+  absl::StatusOr<std::vector<tutoring::db::Migration>> migrations =
+      tutoring::db::LoadMigrations(absl::GetFlag(FLAGS_migrations_dir));
+  if (!migrations.ok()) return Fail(1, migrations.status().message());
+
+  tutoring::db::MigratorOptions options;
+  options.lock_timeout = absl::GetFlag(FLAGS_lock_timeout);
+  options.progress = &PrintLine;
+  const tutoring::db::Migrator migrator(database_url, *std::move(migrations),
+                                        std::move(options));
+
+  absl::Status status;
+  if (command == "up") {
+    status = migrator.Up(to);
+  } else if (command == "down") {
+    status = migrator.Down(
+        to.has_value() ? tutoring::db::DownTarget::ToVersion(*to)
+                       : tutoring::db::DownTarget::Steps(steps.value_or(1)));
+  } else if (command == "status") {
+    absl::StatusOr<std::vector<tutoring::db::MigrationState>> states =
+        migrator.GetStatus();
+    if (states.ok()) PrintStatus(*states);
+    status = states.status();
+  } else {
+    status = migrator.Verify();
+    if (status.ok()) PrintLine("database matches the migrations folder");
+  }
+  return status.ok() ? 0 : Fail(1, status.message());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args =
+      tutoring::ParseCommandLine(argc, argv, kUsage, kEnvFlags);
+  // The library returns Status for everything it expects; this catches the
+  // rest (e.g. std::bad_alloc) so that no failure ends in an abort.
+  try {
+    return Run(args);
+  } catch (const std::exception& e) {
+    return Fail(1, absl::StrCat("unexpected error: ", e.what()));
+  } catch (...) {
+    return Fail(1, "unexpected error");
+  }
+}

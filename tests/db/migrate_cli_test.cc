@@ -1,0 +1,336 @@
+// Runs the tutoring-migrate binary as a child process (path from
+// TUTORING_MIGRATE_BIN) against databases of the test cluster.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/db/catalog.h"
+#include "tests/db/migration_files.h"
+#include "tests/support/test_database.h"
+
+extern char** environ;
+
+namespace tutoring::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+struct ProcessResult {
+  bool exited = false;  // false: killed by a signal (e.g. abort)
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+// A started tutoring-migrate process whose stdout and stderr go to files.
+class Child {
+ public:
+  // `env` entries ("NAME=value") are added to this process's environment,
+  // from which DATABASE_URL and MIGRATIONS_DIR are removed first.
+  Child(const TempDir& scratch, const std::vector<std::string>& args,
+        const std::vector<std::string>& env) {
+    static int counter = 0;
+    const std::string id = std::to_string(counter++);
+    out_path_ = scratch.File(absl::StrCat("child", id, ".out"));
+    err_path_ = scratch.File(absl::StrCat("child", id, ".err"));
+
+    std::vector<std::string> argv_strings = {
+        BinaryPath("TUTORING_MIGRATE_BIN")};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (!absl::StartsWith(*e, "DATABASE_URL=") &&
+          !absl::StartsWith(*e, "MIGRATIONS_DIR=")) {
+        env_strings.emplace_back(*e);
+      }
+    }
+    env_strings.insert(env_strings.end(), env.begin(), env.end());
+
+    std::vector<char*> argv;
+    for (std::string& s : argv_strings) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (std::string& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int error = posix_spawn(&pid_, argv[0], &actions, nullptr,
+                                  argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    if (error != 0) {
+      ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << strerror(error);
+      pid_ = -1;
+    }
+  }
+
+  ProcessResult Wait() {
+    ProcessResult result;
+    if (pid_ <= 0) return result;
+    int status = 0;
+    if (waitpid(pid_, &status, 0) != pid_) {
+      ADD_FAILURE() << "waitpid failed";
+      return result;
+    }
+    pid_ = -1;
+    result.exited = WIFEXITED(status);
+    result.exit_code = result.exited ? WEXITSTATUS(status) : -1;
+    result.out = ReadAll(out_path_);
+    result.err = ReadAll(err_path_);
+    return result;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string out_path_;
+  std::string err_path_;
+};
+
+// Expects a clean failure: a normal exit with non-zero status and exactly one
+// line on stderr, prefixed with the program name.
+void ExpectOneLineFailure(const ProcessResult& result) {
+  EXPECT_TRUE(result.exited) << "killed by a signal; stderr: " << result.err;
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.err, StartsWith("tutoring-migrate: "));
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
+      << result.err;
+  EXPECT_TRUE(absl::EndsWith(result.err, "\n")) << result.err;
+  EXPECT_THAT(result.err, Not(HasSubstr("terminate called")));
+}
+
+int CountOccurrences(absl::string_view text, absl::string_view needle) {
+  int count = 0;
+  for (size_t pos = text.find(needle); pos != text.npos;
+       pos = text.find(needle, pos + needle.size())) {
+    ++count;
+  }
+  return count;
+}
+
+class MigrateCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<TestDatabase>> database =
+        TestDatabase::Create("migrate_cli");
+    ASSERT_TRUE(database.ok()) << database.status();
+    database_ = *std::move(database);
+    url_ = database_->url();
+  }
+
+  ProcessResult Run(const std::vector<std::string>& args,
+                    const std::vector<std::string>& env = {}) {
+    return Child(scratch_, args, env).Wait();
+  }
+
+  // Flags selecting the test database and the source tree's migrations.
+  std::vector<std::string> With(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--database-url=" + url_,
+                               "--migrations-dir=" + MigrationsDir()});
+    return args;
+  }
+
+  TempDir scratch_;
+  std::unique_ptr<TestDatabase> database_;
+  std::string url_;
+};
+
+TEST_F(MigrateCliTest, TwoRunnersStartedTogetherApplyEachMigrationOnce) {
+  TempDir dir;
+  CopyBaseMigrations(dir.path());
+  // Slow, and a CREATE INDEX CONCURRENTLY that must not deadlock with the
+  // runner waiting for the lock.
+  WriteFile(dir.File("0003_slow_index.up.sql"),
+            "-- tutoring:no-transaction\n"
+            "SELECT pg_sleep(1);\n"
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_users_created_at\n"
+            "  ON users (created_at);\n");
+  WriteFile(dir.File("0003_slow_index.down.sql"),
+            "-- tutoring:no-transaction\n"
+            "DROP INDEX CONCURRENTLY IF EXISTS ix_users_created_at;\n");
+  const std::vector<std::string> args = {"--database-url=" + url_,
+                                         "--migrations-dir=" + dir.path(),
+                                         "--lock-timeout=60s", "up"};
+
+  Child first(scratch_, args, {});
+  Child second(scratch_, args, {});
+  const ProcessResult a = first.Wait();
+  const ProcessResult b = second.Wait();
+
+  for (const ProcessResult* result : {&a, &b}) {
+    EXPECT_TRUE(result->exited);
+    EXPECT_EQ(result->exit_code, 0) << result->err;
+    EXPECT_EQ(result->err, "");
+  }
+  const std::string outputs = a.out + b.out;
+  for (const char* label :
+       {"0001_create_schema", "0002_db_opt_indexes", "0003_slow_index"}) {
+    EXPECT_EQ(CountOccurrences(outputs, absl::StrCat("applied ", label, " ")),
+              1)
+        << label << " in:\n"
+        << outputs;
+  }
+  EXPECT_THAT(QueryRows(url_,
+                        "SELECT version, count(*) FROM schema_migrations "
+                        "GROUP BY version ORDER BY version"),
+              ElementsAre("1 | 1", "2 | 1", "3 | 1"));
+  EXPECT_THAT(QueryRows(url_,
+                        "SELECT indisvalid FROM pg_index WHERE indexrelid = "
+                        "'ix_users_created_at'::regclass"),
+              ElementsAre("t"));
+}
+
+TEST_F(MigrateCliTest, UpStatusVerifyDownRoundTrip) {
+  ProcessResult up = Run(With({"up"}));
+  EXPECT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_THAT(up.out, HasSubstr("applied 0001_create_schema"));
+  EXPECT_THAT(up.out, HasSubstr("applied 0002_db_opt_indexes"));
+  EXPECT_THAT(up.out, HasSubstr("applied 0003_query_indexes"));
+  EXPECT_EQ(up.err, "");
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2", "3"));
+
+  ProcessResult status = Run(With({"status"}));
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("0002"));
+  EXPECT_THAT(status.out, HasSubstr("db_opt_indexes"));
+  EXPECT_THAT(status.out, Not(HasSubstr("pending")));
+
+  EXPECT_EQ(Run(With({"verify"})).exit_code, 0);
+
+  ProcessResult down = Run(With({"down", "--to", "0"}));
+  EXPECT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_THAT(down.out, HasSubstr("reverted 0001_create_schema"));
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre());
+  EXPECT_FALSE(RelationExists(url_, "users"));
+
+  status = Run(With({"status"}));
+  EXPECT_EQ(CountOccurrences(status.out, "pending"), 3) << status.out;
+  ExpectOneLineFailure(Run(With({"verify"})));
+}
+
+TEST_F(MigrateCliTest, UpToAndDownStepsMoveOneVersion) {
+  EXPECT_EQ(Run(With({"up", "--to=1"})).exit_code, 0);
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1"));
+  EXPECT_EQ(Run(With({"up"})).exit_code, 0);
+  EXPECT_EQ(Run(With({"down", "--steps", "2"})).exit_code, 0);
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1"));
+  EXPECT_EQ(Run(With({"down"})).exit_code, 0);  // one step by default
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre());
+}
+
+TEST_F(MigrateCliTest, EditedAppliedFileIsMarkedChangedAndBlocksUp) {
+  TempDir dir;
+  CopyBaseMigrations(dir.path());
+  const std::vector<std::string> flags = {"--database-url=" + url_,
+                                          "--migrations-dir=" + dir.path()};
+  auto with = [&flags](const std::string& command) {
+    std::vector<std::string> args = flags;
+    args.push_back(command);
+    return args;
+  };
+  ASSERT_EQ(Run(with("up")).exit_code, 0);
+  WriteFile(dir.File("0002_db_opt_indexes.up.sql"), "-- edited\n",
+            /*append=*/true);
+
+  const ProcessResult status = Run(with("status"));
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_THAT(status.out, HasSubstr("CHANGED"));
+  for (const char* command : {"up", "verify", "down"}) {
+    const ProcessResult result = Run(with(command));
+    ExpectOneLineFailure(result);
+    EXPECT_THAT(result.err, HasSubstr("0002_db_opt_indexes.up.sql")) << command;
+  }
+}
+
+TEST_F(MigrateCliTest, DatabaseUrlAndFolderComeFromTheEnvironment) {
+  const ProcessResult up = Run(
+      {"up"}, {"DATABASE_URL=" + url_, "MIGRATIONS_DIR=" + MigrationsDir()});
+  EXPECT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2", "3"));
+}
+
+TEST_F(MigrateCliTest, FlagsOverrideTheEnvironment) {
+  const ProcessResult status =
+      Run(With({"status"}), {"DATABASE_URL=postgresql://nobody@127.0.0.1:1/x",
+                             "MIGRATIONS_DIR=/nonexistent"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("pending"));
+}
+
+TEST_F(MigrateCliTest, UnreachableOrMalformedDatabaseUrlFailsWithOneLine) {
+  for (const char* url :
+       {"postgresql://nobody@127.0.0.1:1/x", "host=127.0.0.1 port=notaport",
+        "postgresql://[bad"}) {
+    SCOPED_TRACE(url);
+    for (const char* command : {"up", "status"}) {
+      const ProcessResult result =
+          Run({absl::StrCat("--database-url=", url),
+               "--migrations-dir=" + MigrationsDir(), command});
+      ExpectOneLineFailure(result);
+      EXPECT_EQ(result.exit_code, 1);
+    }
+  }
+}
+
+TEST_F(MigrateCliTest, MissingMigrationsFolderFailsWithOneLine) {
+  const ProcessResult result =
+      Run({"--database-url=" + url_,
+           "--migrations-dir=" + scratch_.File("no_such_folder"), "up"});
+  ExpectOneLineFailure(result);
+  EXPECT_THAT(result.err, HasSubstr("no_such_folder"));
+  EXPECT_FALSE(RelationExists(url_, "schema_migrations"));
+}
+
+TEST_F(MigrateCliTest, UsageErrorsExitWithStatusTwo) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"up"},  // no database URL anywhere
+        With({}), With({"sideways"}), With({"up", "down"}),
+        With({"up", "--steps=1"}), With({"down", "--steps=1", "--to=0"}),
+        With({"status", "--to=1"})}) {
+    const ProcessResult result = Run(args);
+    ExpectOneLineFailure(result);
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+  }
+  EXPECT_FALSE(RelationExists(url_, "schema_migrations"));
+}
+
+TEST_F(MigrateCliTest, HelpExitsZeroAndDescribesEveryFlag) {
+  const ProcessResult help = Run({"--help"});
+  EXPECT_TRUE(help.exited);
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* flag :
+       {"--database-url", "--migrations-dir", "--to", "--steps",
+        "--lock-timeout", "DATABASE_URL", "MIGRATIONS_DIR", "up", "down",
+        "status", "verify"}) {
+    EXPECT_THAT(help.out, HasSubstr(flag));
+  }
+}
+
+}  // namespace
+}  // namespace tutoring::testing

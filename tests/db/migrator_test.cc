@@ -1,0 +1,450 @@
+#include "db/migrator.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/db/catalog.h"
+#include "tests/db/migration_files.h"
+#include "tests/support/test_database.h"
+
+namespace tutoring::db {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::tutoring::testing::AppliedVersions;
+using ::tutoring::testing::CopyBaseMigrations;
+using ::tutoring::testing::DumpSchema;
+using ::tutoring::testing::IndexColumns;
+using ::tutoring::testing::PublicObjectsBesidesBookkeeping;
+using ::tutoring::testing::QueryRows;
+using ::tutoring::testing::RelationExists;
+using ::tutoring::testing::TempDir;
+using ::tutoring::testing::TestDatabase;
+using ::tutoring::testing::WriteFile;
+
+// The seven DB-OPT indexes of 0002: "index | table | columns".
+const std::vector<std::string>& DbOptIndexes() {
+  static const auto* const kIndexes = new std::vector<std::string>{
+      "idx_user_exercises_user_created | user_exercises | user_id,created_at",
+      "ix_exercises_difficulty | exercises | difficulty",
+      "ix_exercises_programming_language | exercises | programming_language",
+      "ix_user_exercises_status | user_exercises | status",
+      "ix_users_is_active | users | is_active",
+      "ix_users_onboarding_completed | users | onboarding_completed",
+      "ix_users_role | users | role",
+  };
+  return *kIndexes;
+}
+
+std::vector<Migration> Load(const std::string& dir) {
+  absl::StatusOr<std::vector<Migration>> migrations = LoadMigrations(dir);
+  EXPECT_TRUE(migrations.ok()) << migrations.status();
+  return migrations.ok() ? *std::move(migrations) : std::vector<Migration>{};
+}
+
+class MigratorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<TestDatabase>> database =
+        TestDatabase::Create("migrator");
+    ASSERT_TRUE(database.ok()) << database.status();
+    database_ = *std::move(database);
+    url_ = database_->url();
+  }
+
+  // A migrator over `dir` whose progress lines go to progress_.
+  Migrator MakeMigrator(const std::string& dir,
+                        MigratorOptions options = MigratorOptions()) {
+    options.progress = [this](absl::string_view line) {
+      progress_.emplace_back(line);
+    };
+    return Migrator(url_, Load(dir), std::move(options));
+  }
+
+  // Over the whole source folder, for tests of the real schema.
+  Migrator RealMigrator() { return MakeMigrator(testing::MigrationsDir()); }
+
+  // Over a copy of 0001 and 0002 only, for tests that count migrations.
+  Migrator BaseMigrator() {
+    if (base_ == nullptr) {
+      base_ = std::make_unique<TempDir>();
+      CopyBaseMigrations(base_->path());
+    }
+    return MakeMigrator(base_->path());
+  }
+
+  std::unique_ptr<TempDir> base_;
+
+  std::unique_ptr<TestDatabase> database_;
+  std::string url_;
+  std::vector<std::string> progress_;
+};
+
+TEST_F(MigratorTest, UpDownUpReproducesTheSameSchema) {
+  const Migrator migrator = RealMigrator();
+  ASSERT_TRUE(migrator.Up(std::nullopt).ok());
+  const std::string first = DumpSchema(url_);
+  // Guards against an empty dump comparing equal to an empty dump.
+  ASSERT_THAT(first, HasSubstr("users | 4 | role | user_role | t | "
+                               "'student'::user_role"));
+  ASSERT_THAT(first, HasSubstr("CREATE INDEX idx_user_exercises_user_created"));
+  ASSERT_THAT(first, HasSubstr("exercise_status | pending,in_progress,"
+                               "completed,skipped"));
+  ASSERT_THAT(first, HasSubstr("FOREIGN KEY (user_id) REFERENCES users(id) "
+                               "ON DELETE CASCADE"));
+
+  ASSERT_TRUE(migrator.Down(DownTarget::ToVersion(0)).ok());
+  ASSERT_TRUE(migrator.Up(std::nullopt).ok());
+  EXPECT_EQ(DumpSchema(url_), first);
+
+  ASSERT_TRUE(migrator.Down(DownTarget::ToVersion(0)).ok());
+  ASSERT_TRUE(migrator.Up(std::nullopt).ok());
+  EXPECT_EQ(DumpSchema(url_), first);
+}
+
+TEST_F(MigratorTest, DownToZeroLeavesOnlySchemaMigrations) {
+  const Migrator migrator = RealMigrator();
+  ASSERT_TRUE(migrator.Up(std::nullopt).ok());
+  ASSERT_THAT(PublicObjectsBesidesBookkeeping(url_),
+              Contains("relation users"));
+  ASSERT_THAT(PublicObjectsBesidesBookkeeping(url_),
+              Contains("type user_role"));
+
+  ASSERT_TRUE(migrator.Down(DownTarget::ToVersion(0)).ok());
+  EXPECT_THAT(PublicObjectsBesidesBookkeeping(url_), IsEmpty());
+  EXPECT_TRUE(RelationExists(url_, "schema_migrations"));
+  EXPECT_THAT(AppliedVersions(url_), IsEmpty());
+}
+
+TEST_F(MigratorTest, UpCreatesTheSevenDbOptIndexesOnTheirColumns) {
+  ASSERT_TRUE(RealMigrator().Up(std::nullopt).ok());
+  const std::vector<std::string> indexes = IndexColumns(url_);
+  for (const std::string& expected : DbOptIndexes()) {
+    EXPECT_THAT(indexes, Contains(expected));
+  }
+}
+
+TEST_F(MigratorTest, DownToOneDropsTheIndexesAndKeepsTheTables) {
+  const Migrator migrator = RealMigrator();
+  ASSERT_TRUE(migrator.Up(std::nullopt).ok());
+  ASSERT_TRUE(migrator.Down(DownTarget::ToVersion(1)).ok());
+
+  const std::vector<std::string> indexes = IndexColumns(url_);
+  for (const std::string& dropped : DbOptIndexes()) {
+    EXPECT_THAT(indexes, Not(Contains(dropped)));
+  }
+  for (const char* table : {"users", "exercises", "user_exercises"}) {
+    EXPECT_TRUE(RelationExists(url_, table)) << table;
+  }
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1"));
+}
+
+TEST_F(MigratorTest, UpRecordsEachMigrationWithNameAndChecksum) {
+  const Migrator migrator = BaseMigrator();
+  const std::vector<Migration> migrations = Load(base_->path());
+  ASSERT_EQ(migrations.size(), 2u);
+  ASSERT_TRUE(migrator.Up(std::nullopt).ok());
+  EXPECT_THAT(QueryRows(url_,
+                        "SELECT version, name, checksum, applied_at <= now() "
+                        "FROM schema_migrations ORDER BY version"),
+              ElementsAre(absl::StrCat("1 | create_schema | ",
+                                       migrations[0].checksum, " | t"),
+                          absl::StrCat("2 | db_opt_indexes | ",
+                                       migrations[1].checksum, " | t")));
+  EXPECT_THAT(progress_, ElementsAre(HasSubstr("applied 0001_create_schema"),
+                                     HasSubstr("applied 0002_db_opt_indexes")));
+}
+
+TEST_F(MigratorTest, UpToVersionStopsThere) {
+  const Migrator migrator = RealMigrator();
+  ASSERT_TRUE(migrator.Up(1).ok());
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1"));
+  EXPECT_TRUE(RelationExists(url_, "users"));
+  EXPECT_FALSE(RelationExists(url_, "ix_users_role"));
+}
+
+TEST_F(MigratorTest, SecondUpAppliesNothing) {
+  const Migrator migrator = BaseMigrator();
+  ASSERT_TRUE(migrator.Up(std::nullopt).ok());
+  const std::string schema = DumpSchema(url_);
+  progress_.clear();
+  ASSERT_TRUE(migrator.Up(std::nullopt).ok());
+  EXPECT_THAT(progress_, Not(Contains(HasSubstr("applied"))));
+  EXPECT_EQ(DumpSchema(url_), schema);
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2"));
+}
+
+TEST_F(MigratorTest, DownByStepsRevertsTheMostRecentFirst) {
+  const Migrator migrator = BaseMigrator();
+  ASSERT_TRUE(migrator.Up(std::nullopt).ok());
+  ASSERT_TRUE(migrator.Down(DownTarget::Steps(1)).ok());
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1"));
+  ASSERT_TRUE(migrator.Down(DownTarget::Steps(1)).ok());
+  EXPECT_THAT(AppliedVersions(url_), IsEmpty());
+  EXPECT_FALSE(RelationExists(url_, "users"));
+}
+
+TEST_F(MigratorTest, DownByMoreStepsThanAppliedIsOutOfRangeAndRevertsNothing) {
+  const Migrator migrator = BaseMigrator();
+  ASSERT_TRUE(migrator.Up(std::nullopt).ok());
+  EXPECT_EQ(migrator.Down(DownTarget::Steps(3)).code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2"));
+}
+
+TEST_F(MigratorTest, TargetsOutsideTheFolderAreInvalidArguments) {
+  const Migrator migrator = BaseMigrator();
+  EXPECT_EQ(migrator.Up(3).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(migrator.Up(-1).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(migrator.Down(DownTarget::ToVersion(3)).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(migrator.Down(DownTarget::Steps(0)).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(RelationExists(url_, "schema_migrations"));
+}
+
+TEST_F(MigratorTest, VerifyFailsWhileMigrationsArePending) {
+  const Migrator migrator = BaseMigrator();
+  EXPECT_EQ(migrator.Verify().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(migrator.Up(1).ok());
+  const absl::Status status = migrator.Verify();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("1 of 2"));
+  ASSERT_TRUE(migrator.Up(std::nullopt).ok());
+  EXPECT_TRUE(migrator.Verify().ok());
+}
+
+TEST_F(MigratorTest, GetStatusAndVerifyCreateNothing) {
+  const Migrator migrator = BaseMigrator();
+  const absl::StatusOr<std::vector<MigrationState>> states =
+      migrator.GetStatus();
+  ASSERT_TRUE(states.ok()) << states.status();
+  ASSERT_EQ(states->size(), 2u);
+  EXPECT_EQ((*states)[0].status, MigrationStatus::kPending);
+  EXPECT_FALSE((*states)[0].applied_at.has_value());
+  EXPECT_FALSE(migrator.Verify().ok());
+  EXPECT_FALSE(RelationExists(url_, "schema_migrations"));
+}
+
+TEST_F(MigratorTest, EditedAppliedFileMakesUpAndVerifyFailNamingIt) {
+  TempDir dir;
+  CopyBaseMigrations(dir.path());
+  ASSERT_TRUE(MakeMigrator(dir.path()).Up(1).ok());
+  WriteFile(dir.File("0001_create_schema.up.sql"), "-- edited\n",
+            /*append=*/true);
+
+  const Migrator migrator = MakeMigrator(dir.path());
+  const absl::Status up = migrator.Up(std::nullopt);
+  EXPECT_EQ(up.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(up.message(), HasSubstr("0001_create_schema.up.sql"));
+  const absl::Status verify = migrator.Verify();
+  EXPECT_EQ(verify.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(verify.message(), HasSubstr("0001_create_schema.up.sql"));
+  const absl::Status down = migrator.Down(DownTarget::ToVersion(0));
+  EXPECT_EQ(down.code(), absl::StatusCode::kFailedPrecondition);
+  // Refused before doing anything: 0002 is still pending, 0001 still there.
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1"));
+  EXPECT_FALSE(RelationExists(url_, "ix_users_role"));
+  EXPECT_TRUE(RelationExists(url_, "users"));
+}
+
+TEST_F(MigratorTest, MissingAppliedFileMakesUpAndVerifyFailNamingIt) {
+  TempDir full;
+  CopyBaseMigrations(full.path());
+  ASSERT_TRUE(MakeMigrator(full.path()).Up(std::nullopt).ok());
+  TempDir shorter;
+  CopyBaseMigrations(shorter.path());
+  std::filesystem::remove(shorter.File("0002_db_opt_indexes.up.sql"));
+  std::filesystem::remove(shorter.File("0002_db_opt_indexes.down.sql"));
+
+  const Migrator migrator = MakeMigrator(shorter.path());
+  const absl::Status up = migrator.Up(std::nullopt);
+  EXPECT_EQ(up.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(up.message(), HasSubstr("0002_db_opt_indexes.up.sql"));
+  const absl::Status verify = migrator.Verify();
+  EXPECT_EQ(verify.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(verify.message(), HasSubstr("0002_db_opt_indexes.up.sql"));
+  EXPECT_EQ(migrator.Down(DownTarget::Steps(1)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2"));
+}
+
+TEST_F(MigratorTest, GetStatusMarksChangedAndMissingFiles) {
+  TempDir full;
+  CopyBaseMigrations(full.path());
+  ASSERT_TRUE(MakeMigrator(full.path()).Up(std::nullopt).ok());
+  TempDir edited;
+  CopyBaseMigrations(edited.path());
+  WriteFile(edited.File("0001_create_schema.up.sql"), "-- edited\n",
+            /*append=*/true);
+  std::filesystem::remove(edited.File("0002_db_opt_indexes.up.sql"));
+  std::filesystem::remove(edited.File("0002_db_opt_indexes.down.sql"));
+
+  const absl::StatusOr<std::vector<MigrationState>> states =
+      MakeMigrator(edited.path()).GetStatus();
+  ASSERT_TRUE(states.ok()) << states.status();
+  ASSERT_EQ(states->size(), 2u);
+  EXPECT_EQ((*states)[0].status, MigrationStatus::kChanged);
+  EXPECT_EQ((*states)[1].status, MigrationStatus::kMissingFile);
+  EXPECT_EQ((*states)[1].name, "db_opt_indexes");
+  EXPECT_TRUE((*states)[1].applied_at.has_value());
+}
+
+TEST_F(MigratorTest, FailingMigrationLeavesNoPartialChange) {
+  TempDir dir;
+  CopyBaseMigrations(dir.path());
+  WriteFile(dir.File("0003_fails.up.sql"),
+            "CREATE TABLE partial_table (id int);\n"
+            "INSERT INTO users (email, display_name) VALUES ('a@b.c', 'A');\n"
+            "INSERT INTO no_such_table VALUES (1);\n");
+  WriteFile(dir.File("0003_fails.down.sql"), "DROP TABLE partial_table;\n");
+
+  const Migrator migrator = MakeMigrator(dir.path());
+  const absl::Status status = migrator.Up(std::nullopt);
+  // 42P01 undefined_table, as pg_error.h maps it.
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("0003_fails.up.sql"));
+
+  EXPECT_FALSE(RelationExists(url_, "partial_table"));
+  EXPECT_THAT(QueryRows(url_, "SELECT count(*) FROM users"), ElementsAre("0"));
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2"));
+  const std::vector<std::string> indexes = IndexColumns(url_);
+  for (const std::string& expected : DbOptIndexes()) {
+    EXPECT_THAT(indexes, Contains(expected));
+  }
+}
+
+TEST_F(MigratorTest, NonTransactionalConcurrentIndexesApplyAndRevert) {
+  TempDir dir;
+  CopyBaseMigrations(dir.path());
+  // Two statements: sent as one query string they would form an implicit
+  // transaction, which CREATE INDEX CONCURRENTLY rejects.
+  WriteFile(dir.File("0003_concurrent.up.sql"),
+            "-- tutoring:no-transaction\n"
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_users_created_at\n"
+            "  ON users (created_at);\n"
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_exercises_created_at\n"
+            "  ON exercises (created_at);\n");
+  WriteFile(dir.File("0003_concurrent.down.sql"),
+            "-- tutoring:no-transaction\n"
+            "DROP INDEX CONCURRENTLY IF EXISTS ix_exercises_created_at;\n"
+            "DROP INDEX CONCURRENTLY IF EXISTS ix_users_created_at;\n");
+  const Migrator migrator = MakeMigrator(dir.path());
+
+  const absl::Status up = migrator.Up(std::nullopt);
+  ASSERT_TRUE(up.ok()) << up;
+  EXPECT_THAT(
+      IndexColumns(url_),
+      AllOf(Contains("ix_users_created_at | users | created_at"),
+            Contains("ix_exercises_created_at | exercises | created_at")));
+  EXPECT_THAT(QueryRows(url_,
+                        "SELECT bool_and(indisvalid) FROM pg_index WHERE "
+                        "indexrelid::regclass::text LIKE 'ix_%_created_at'"),
+              ElementsAre("t"));
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2", "3"));
+
+  const absl::Status down = migrator.Down(DownTarget::Steps(1));
+  ASSERT_TRUE(down.ok()) << down;
+  EXPECT_FALSE(RelationExists(url_, "ix_users_created_at"));
+  EXPECT_FALSE(RelationExists(url_, "ix_exercises_created_at"));
+  EXPECT_TRUE(RelationExists(url_, "ix_users_role"));
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2"));
+}
+
+TEST_F(MigratorTest, NonTransactionalFailureKeepsEarlierStatementsUnrecorded) {
+  TempDir dir;
+  CopyBaseMigrations(dir.path());
+  const std::string first =
+      "-- tutoring:no-transaction\n"
+      "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_users_created_at\n"
+      "  ON users (created_at);\n";
+  WriteFile(dir.File("0003_concurrent.up.sql"),
+            first + "CREATE INDEX CONCURRENTLY ix_bad ON no_such_table (x);\n");
+  WriteFile(dir.File("0003_concurrent.down.sql"),
+            "DROP INDEX IF EXISTS ix_users_created_at;\n");
+
+  const absl::Status status = MakeMigrator(dir.path()).Up(std::nullopt);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("0003_concurrent.up.sql"));
+  EXPECT_TRUE(RelationExists(url_, "ix_users_created_at"));
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2"));
+
+  // The documented recovery: fix the file (never applied, so allowed) and
+  // run again; IF NOT EXISTS makes the first statement a no-op.
+  WriteFile(dir.File("0003_concurrent.up.sql"), first);
+  const absl::Status retry = MakeMigrator(dir.path()).Up(std::nullopt);
+  EXPECT_TRUE(retry.ok()) << retry;
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2", "3"));
+}
+
+TEST_F(MigratorTest, LockHeldByAnotherSessionTimesOutWithDeadlineExceeded) {
+  pqxx::connection holder(url_);
+  {
+    pqxx::nontransaction tx(holder);
+    tx.exec_params("SELECT pg_advisory_lock($1)", kMigrationLockKey);
+  }
+  MigratorOptions options;
+  options.lock_timeout = absl::Milliseconds(400);
+  options.lock_poll_interval = absl::Milliseconds(50);
+  TempDir base;
+  CopyBaseMigrations(base.path());
+  const Migrator migrator = MakeMigrator(base.path(), options);
+
+  EXPECT_EQ(migrator.Up(std::nullopt).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(migrator.Down(DownTarget::ToVersion(0)).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_FALSE(RelationExists(url_, "schema_migrations"));
+
+  {
+    pqxx::nontransaction tx(holder);
+    tx.exec_params("SELECT pg_advisory_unlock($1)", kMigrationLockKey);
+  }
+  EXPECT_TRUE(migrator.Up(std::nullopt).ok());
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2"));
+}
+
+TEST_F(MigratorTest, MigrateUpAppliesEverything) {
+  ASSERT_TRUE(MigrateUp(url_, testing::MigrationsDir()).ok());
+  std::vector<std::string> all;
+  for (const Migration& m : Load(testing::MigrationsDir())) {
+    all.push_back(absl::StrCat(m.version));
+  }
+  ASSERT_GE(all.size(), 3u);
+  EXPECT_EQ(AppliedVersions(url_), all);
+  EXPECT_TRUE(RealMigrator().Verify().ok());
+}
+
+TEST(MigratorConnection, UnreachableServerIsUnavailable) {
+  const Migrator migrator("postgresql://nobody@127.0.0.1:1/x",
+                          Load(testing::MigrationsDir()));
+  EXPECT_EQ(migrator.Up(std::nullopt).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(migrator.GetStatus().status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST(MigratorConnection, MalformedUrlIsUnavailableWithoutEchoingIt) {
+  for (const char* url :
+       {"host=127.0.0.1 port=notaport", "postgresql://u:secret@[bad"}) {
+    const absl::Status status =
+        Migrator(url, Load(testing::MigrationsDir())).Verify();
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << url;
+    EXPECT_THAT(status.message(), Not(HasSubstr("secret"))) << url;
+  }
+}
+
+}  // namespace
+}  // namespace tutoring::db
