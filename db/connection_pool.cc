@@ -19,6 +19,7 @@ struct ConnectionPool::Job {
   Done done;
   absl::Time enqueued;
   uint64_t id = 0;
+  ConnectionPool::Priority priority = ConnectionPool::Priority::kNormal;
 };
 
 struct ConnectionPool::Worker {
@@ -150,12 +151,16 @@ void ConnectionPool::Run(std::shared_ptr<CallContext> call, Task task,
       job->done = std::move(done);
       job->enqueued = now;
       job->id = next_job_id_++;
+      job->priority = priority;
       if (Worker* worker = TakeIdleWorker()) {
         worker->assigned = std::move(job);
         worker->cv.Signal();
         return;
       }
-      if (static_cast<int>(queue_.size()) >= options_.max_waiting) {
+      // Health probes neither count against nor are refused by the bound:
+      // they must not crowd out calls, nor be turned away by them.
+      if (priority == Priority::kNormal &&
+          waiting_normal_ >= options_.max_waiting) {
         rejection = absl::ResourceExhaustedError(absl::StrCat(
             "database pool queue is full (", options_.max_waiting,
             " calls waiting for ", workers_.size(), " connections)"));
@@ -167,6 +172,7 @@ void ConnectionPool::Run(std::shared_ptr<CallContext> call, Task task,
           queue_.push_front(std::move(job));
         } else {
           queue_.push_back(std::move(job));
+          ++waiting_normal_;
         }
         if (expiry < housekeeper_wake_) housekeeper_cv_.Signal();
         ++stats_.waiting;
@@ -215,6 +221,7 @@ void ConnectionPool::WorkerLoop(Worker* worker) {
       worker->assigned = std::move(queue_.front());
       queue_.pop_front();
       --stats_.waiting;
+      if (worker->assigned->priority == Priority::kNormal) --waiting_normal_;
     } else {
       worker->idle_since = clock_.Now();
       (worker->overflow ? idle_overflow_ : idle_pooled_).push_back(worker);
@@ -400,6 +407,7 @@ void ConnectionPool::HousekeeperLoop() {
         wake = std::min({wake, job.call->deadline(), acquire_limit});
         ++it;
       } else {
+        if (job.priority == Priority::kNormal) --waiting_normal_;
         expired.emplace_back(std::move(*it), std::move(status));
         it = queue_.erase(it);
         --stats_.waiting;
@@ -445,6 +453,7 @@ void ConnectionPool::Shutdown() {
     stopping_ = true;
     abandoned.swap(queue_);
     stats_.waiting = 0;
+    waiting_normal_ = 0;
     for (auto& worker : workers_) worker->cv.Signal();
   }
   for (auto& job : abandoned) {

@@ -60,7 +60,7 @@ struct PoolOptions {
   // deadline also applies): RESOURCE_EXHAUSTED after that.
   absl::Duration acquire_timeout = absl::Seconds(2);
   // Tasks allowed to wait in the queue; Run() beyond that answers
-  // RESOURCE_EXHAUSTED at once.
+  // RESOURCE_EXHAUSTED at once. High-priority tasks are not counted.
   int max_waiting = 1000;
   // A connection older than this is closed and reopened before its next task
   // (spreads load after failovers, bounds per-backend memory growth).
@@ -187,6 +187,8 @@ class ConnectionPool {
   // Protected by mu_.
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<std::unique_ptr<Job>> queue_ ABSL_GUARDED_BY(mu_);
+  // Queued jobs of Priority::kNormal (what max_waiting bounds).
+  int waiting_normal_ ABSL_GUARDED_BY(mu_) = 0;
   // Idle workers, most recently idle at the back.
   std::vector<Worker*> idle_pooled_ ABSL_GUARDED_BY(mu_);
   std::vector<Worker*> idle_overflow_ ABSL_GUARDED_BY(mu_);

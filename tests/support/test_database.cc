@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "db/migrator.h"
 
 namespace tutoring::testing {
 namespace {
@@ -80,6 +81,15 @@ TestDatabase::~TestDatabase() {
     std::fprintf(stderr, "dropping test database %s: %s\n", name_.c_str(),
                  e.what());
   }
+}
+
+absl::StatusOr<std::unique_ptr<TestDatabase>> CreateMigratedDatabase(
+    absl::string_view prefix) {
+  absl::StatusOr<std::unique_ptr<TestDatabase>> db = TestDatabase::Create(prefix);
+  if (!db.ok()) return db.status();
+  absl::Status migrated = db::MigrateUp((*db)->url(), MigrationsDir());
+  if (!migrated.ok()) return migrated;
+  return db;
 }
 
 }  // namespace tutoring::testing

@@ -54,6 +54,10 @@ class TestDatabase {
   const std::string url_;
 };
 
+// A new database with every migration of MigrationsDir() applied.
+absl::StatusOr<std::unique_ptr<TestDatabase>> CreateMigratedDatabase(
+    absl::string_view prefix);
+
 }  // namespace tutoring::testing
 
 #endif  // TUTORING_TESTS_SUPPORT_TEST_DATABASE_H_
