@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "absl/flags/flag.h"
@@ -116,6 +117,8 @@ int main(int argc, char** argv) {
       "Every flag can also come from the environment variable named in its "
       "help; the command line wins.",
       kEnvironment);
+  // Logs go to stderr (stdout stays free for tools that wrap the server).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("tutoring-server"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",
                       spdlog::pattern_time_type::utc);
   if (!args.empty()) {
