@@ -1,0 +1,641 @@
+#include "client/tutorctl.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "grpc/health/v1/health.pb.h"
+
+namespace tutoring::tutorctl {
+namespace {
+
+// Bit masks of the subcommands a flag applies to.
+constexpr unsigned Bit(Subcommand s) { return 1u << static_cast<int>(s); }
+constexpr unsigned kAll = ~0u;
+constexpr unsigned kLists = Bit(Subcommand::kListActiveUsers) |
+                            Bit(Subcommand::kListUsersByRole) |
+                            Bit(Subcommand::kListExercises);
+constexpr unsigned kStreaks =
+    Bit(Subcommand::kGetStreak) | Bit(Subcommand::kBatchGetStreaks);
+constexpr unsigned kRoleFilter =
+    Bit(Subcommand::kListActiveUsers) | Bit(Subcommand::kListUsersByRole);
+
+struct FlagSpec {
+  const char* name;
+  bool takes_value;  // false: a boolean, set by --name or --name=true|false
+  unsigned applies_to;
+};
+
+constexpr FlagSpec kFlags[] = {
+    {"target", true, kAll},
+    {"deadline", true, kAll},
+    {"json", false, kAll},
+    {"all-pages", false, kLists},
+    {"page-size", true, kLists},
+    {"page-token", true, kLists},
+    {"role", true, kRoleFilter},
+    {"pending-onboarding-only", false, Bit(Subcommand::kListActiveUsers)},
+    {"difficulty", true, Bit(Subcommand::kListExercises)},
+    {"language", true, Bit(Subcommand::kListExercises)},
+    {"time-zone", true, kStreaks},
+    {"as-of", true, kStreaks},
+};
+
+struct SubcommandSpec {
+  const char* name;
+  Subcommand subcommand;
+};
+
+constexpr SubcommandSpec kSubcommands[] = {
+    {"list-active-users", Subcommand::kListActiveUsers},
+    {"list-users-by-role", Subcommand::kListUsersByRole},
+    {"get-user-role", Subcommand::kGetUserRole},
+    {"list-exercises", Subcommand::kListExercises},
+    {"get-streak", Subcommand::kGetStreak},
+    {"batch-get-streaks", Subcommand::kBatchGetStreaks},
+    {"health", Subcommand::kHealth},
+};
+
+const FlagSpec* FindFlag(absl::string_view name) {
+  for (const FlagSpec& spec : kFlags) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+absl::Status UsageError(absl::string_view message) {
+  return absl::InvalidArgumentError(message);
+}
+
+bool IsInteger(absl::string_view arg) {
+  int64_t ignored = 0;
+  return absl::SimpleAtoi(arg, &ignored);
+}
+
+// "student" or "ROLE_STUDENT" (any case).
+std::optional<v1::Role> ParseRole(absl::string_view value) {
+  std::string upper = absl::AsciiStrToUpper(value);
+  if (!absl::StartsWith(upper, "ROLE_")) upper = absl::StrCat("ROLE_", upper);
+  v1::Role role;
+  if (!v1::Role_Parse(upper, &role)) return std::nullopt;
+  return role;
+}
+
+// "easy" or "DIFFICULTY_EASY" (any case).
+std::optional<v1::Difficulty> ParseDifficulty(absl::string_view value) {
+  std::string upper = absl::AsciiStrToUpper(value);
+  if (!absl::StartsWith(upper, "DIFFICULTY_")) {
+    upper = absl::StrCat("DIFFICULTY_", upper);
+  }
+  v1::Difficulty difficulty;
+  if (!v1::Difficulty_Parse(upper, &difficulty)) return std::nullopt;
+  return difficulty;
+}
+
+// Stores one flag's value in `invocation`.
+absl::Status ApplyFlag(const FlagSpec& spec, const std::string& value,
+                       Invocation& invocation) {
+  const absl::string_view name = spec.name;
+  const auto bad_value = [&](absl::string_view rule) {
+    return UsageError(absl::StrCat("--", name, "=", value, ": ", rule));
+  };
+  if (!spec.takes_value) {
+    bool on = false;
+    if (!absl::SimpleAtob(value, &on))
+      return bad_value("expected true or false");
+    if (name == "json") invocation.json = on;
+    if (name == "all-pages") invocation.all_pages = on;
+    if (name == "pending-onboarding-only") {
+      invocation.pending_onboarding_only = on;
+    }
+    return absl::OkStatus();
+  }
+  if (name == "target") {
+    if (value.empty()) return bad_value("must not be empty");
+    invocation.target = value;
+  } else if (name == "deadline") {
+    absl::Duration deadline;
+    if (!absl::ParseDuration(value, &deadline) ||
+        deadline <= absl::ZeroDuration() ||
+        deadline == absl::InfiniteDuration()) {
+      return bad_value("expected a positive duration such as 500ms or 5s");
+    }
+    invocation.deadline = deadline;
+  } else if (name == "page-size") {
+    if (!absl::SimpleAtoi(value, &invocation.page_size)) {
+      return bad_value("expected a 32-bit integer");
+    }
+  } else if (name == "page-token") {
+    invocation.page_token = value;
+  } else if (name == "role") {
+    std::optional<v1::Role> role = ParseRole(value);
+    if (!role.has_value()) {
+      return bad_value("expected student, instructor or admin");
+    }
+    invocation.role = *role;
+  } else if (name == "difficulty") {
+    std::optional<v1::Difficulty> difficulty = ParseDifficulty(value);
+    if (!difficulty.has_value()) {
+      return bad_value("expected easy, medium or hard");
+    }
+    invocation.difficulty = *difficulty;
+  } else if (name == "language") {
+    invocation.language = value;
+  } else if (name == "time-zone") {
+    invocation.time_zone = value;
+  } else if (name == "as-of") {
+    google::protobuf::Timestamp as_of;
+    if (!google::protobuf::util::TimeUtil::FromString(value, &as_of)) {
+      return bad_value(
+          "expected an RFC 3339 time such as 2026-01-12T08:00:00Z");
+    }
+    invocation.as_of = as_of;
+  }
+  return absl::OkStatus();
+}
+
+// Checks the positional arguments after the subcommand's name.
+absl::Status ApplyArguments(absl::string_view subcommand_name,
+                            absl::Span<const std::string> args,
+                            Invocation& invocation) {
+  const auto count_error = [&](absl::string_view expected) {
+    return UsageError(absl::StrCat(subcommand_name, " takes ", expected,
+                                   ", got ", args.size(), " argument(s)"));
+  };
+  switch (invocation.subcommand) {
+    case Subcommand::kListActiveUsers:
+    case Subcommand::kListUsersByRole:
+    case Subcommand::kListExercises:
+      if (!args.empty()) return count_error("no arguments");
+      return absl::OkStatus();
+    case Subcommand::kHealth:
+      if (args.size() > 1) return count_error("at most one SERVICE");
+      if (!args.empty()) invocation.health_service = args[0];
+      return absl::OkStatus();
+    case Subcommand::kGetUserRole:
+    case Subcommand::kGetStreak:
+      if (args.size() != 1) return count_error("exactly one USER_ID");
+      break;
+    case Subcommand::kBatchGetStreaks:
+      if (args.empty()) return count_error("one or more USER_IDs");
+      break;
+  }
+  for (const std::string& arg : args) {
+    int64_t id = 0;
+    if (!absl::SimpleAtoi(arg, &id)) {
+      return UsageError(
+          absl::StrCat("USER_ID must be an integer, got '", arg, "'"));
+    }
+    invocation.user_ids.push_back(id);
+  }
+  return absl::OkStatus();
+}
+
+// "student" for ROLE_STUDENT; the number for values this build does not
+// know.
+std::string EnumLabel(const std::string& name, absl::string_view prefix,
+                      int number) {
+  if (name.empty()) return absl::StrCat(number);
+  return absl::AsciiStrToLower(absl::StripPrefix(name, prefix));
+}
+
+std::string RoleLabel(v1::Role role) {
+  return EnumLabel(v1::Role_Name(role), "ROLE_", role);
+}
+
+std::string DifficultyLabel(v1::Difficulty difficulty) {
+  return EnumLabel(v1::Difficulty_Name(difficulty), "DIFFICULTY_", difficulty);
+}
+
+std::string Bool(bool value) { return value ? "true" : "false"; }
+
+std::string Time(const google::protobuf::Timestamp& t) {
+  return google::protobuf::util::TimeUtil::ToString(t);
+}
+
+absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  const auto status =
+      google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("converting the answer to JSON: ", status.ToString()));
+  }
+  return json;
+}
+
+// Writes `message` as one line of JSON.
+absl::Status PrintJson(const google::protobuf::Message& message,
+                       std::ostream& out) {
+  absl::StatusOr<std::string> json = ToJson(message);
+  if (!json.ok()) return json.status();
+  out << *json << '\n';
+  return absl::OkStatus();
+}
+
+using Rows = std::vector<std::vector<std::string>>;
+
+std::vector<std::string> UserHeader() {
+  return {"ID",     "EMAIL",     "DISPLAY_NAME", "ROLE",
+          "ACTIVE", "ONBOARDED", "CREATED"};
+}
+
+void AddUserRows(const google::protobuf::RepeatedPtrField<v1::User>& users,
+                 Rows& rows) {
+  for (const v1::User& u : users) {
+    rows.push_back({absl::StrCat(u.id()), u.email(), u.display_name(),
+                    RoleLabel(u.role()), Bool(u.is_active()),
+                    Bool(u.onboarding_completed()), Time(u.create_time())});
+  }
+}
+
+std::vector<std::string> ExerciseHeader() {
+  return {"ID", "TITLE", "DIFFICULTY", "LANGUAGE", "CREATED"};
+}
+
+void AddExerciseRows(
+    const google::protobuf::RepeatedPtrField<v1::Exercise>& exercises,
+    Rows& rows) {
+  for (const v1::Exercise& e : exercises) {
+    rows.push_back({absl::StrCat(e.id()), e.title(),
+                    DifficultyLabel(e.difficulty()), e.programming_language(),
+                    Time(e.create_time())});
+  }
+}
+
+std::vector<std::string> StreakHeader() {
+  return {"USER_ID", "CURRENT_DAYS", "LONGEST_DAYS", "LAST_ACTIVE_DATE",
+          "ACTIVE_ON_AS_OF_DATE"};
+}
+
+void AddStreakRow(const v1::Streak& s, Rows& rows) {
+  rows.push_back({absl::StrCat(s.user_id()), absl::StrCat(s.current_days()),
+                  absl::StrCat(s.longest_days()),
+                  s.last_active_date().empty() ? "-" : s.last_active_date(),
+                  Bool(s.active_on_as_of_date())});
+}
+
+// One list subcommand: the first page, or every page with --all-pages.
+// `add_rows(page, rows)` turns a page into table rows.
+template <typename Request, typename Response, typename AddRows>
+absl::Status PrintList(const Client& client,
+                       absl::StatusOr<Response> (Client::*list)(
+                           const Request&, std::optional<absl::Duration>) const,
+                       const Request& request, const Invocation& invocation,
+                       const std::vector<std::string>& header, AddRows add_rows,
+                       std::ostream& out) {
+  Rows rows;
+  std::string next_page_token;
+  const auto visit = [&](const Response& page) -> absl::Status {
+    next_page_token = page.next_page_token();
+    if (invocation.json) return PrintJson(page, out);
+    add_rows(page, rows);
+    return absl::OkStatus();
+  };
+  if (invocation.all_pages) {
+    absl::Status walked = client.ForEachPage(list, request, visit);
+    if (!walked.ok()) return walked;
+  } else {
+    absl::StatusOr<Response> page = (client.*list)(request, std::nullopt);
+    if (!page.ok()) return page.status();
+    if (absl::Status visited = visit(*page); !visited.ok()) return visited;
+  }
+  if (!invocation.json) {
+    out << FormatTable(header, rows);
+    if (!invocation.all_pages && !next_page_token.empty()) {
+      out << "next_page_token: " << next_page_token << '\n';
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Code points in a UTF-8 string (continuation bytes are 10xxxxxx).
+size_t DisplayWidth(absl::string_view s) {
+  return std::count_if(s.begin(), s.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  });
+}
+
+}  // namespace
+
+std::string Usage() {
+  return R"(Usage: tutorctl [flags] COMMAND [arguments] [flags]
+
+Calls tutoring.v1.TutoringService and prints the answers as tables, or with
+--json as one JSON document (proto JSON mapping) per response, one per line.
+
+Commands:
+  list-active-users   [--role=ROLE] [--pending-onboarding-only] [paging]
+  list-users-by-role  --role=ROLE [paging]
+  get-user-role       USER_ID
+  list-exercises      --difficulty=DIFFICULTY [--language=NAME] [paging]
+  get-streak          USER_ID [--time-zone=ZONE] [--as-of=TIME]
+  batch-get-streaks   USER_ID... [--time-zone=ZONE] [--as-of=TIME]
+  health              [SERVICE]  ("" or absent: the whole server; or e.g.
+                      tutoring.v1.TutoringService)
+
+Flags for every command:
+  --target=ADDRESS    server, host:port or any gRPC target (default: the
+                      TUTORING_TARGET environment variable, else
+                      127.0.0.1:50051)
+  --deadline=DURATION deadline of each call, e.g. 500ms or 5s (default 5s);
+                      UNAVAILABLE answers are retried within it
+  --json              print JSON instead of a table
+  --help, -h          print this text and exit
+Paging (list commands):
+  --page-size=N       rows per page (0: the server's default of 50)
+  --page-token=TOKEN  start at this page (next_page_token of an earlier one)
+  --all-pages         follow next_page_token to the last page
+Filters:
+  --role=ROLE         student, instructor or admin
+  --pending-onboarding-only
+                      only users who have not completed onboarding
+  --difficulty=DIFFICULTY
+                      easy, medium or hard
+  --language=NAME     exact programming language, e.g. python
+  --time-zone=ZONE    IANA time zone name (default UTC)
+  --as-of=TIME        RFC 3339 instant, e.g. 2026-01-12T08:00:00Z (default:
+                      now)
+
+Exit status: 0 on success; 64 for a malformed command line; otherwise the
+gRPC status code of the failed call (3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED,
+5 NOT_FOUND, 14 UNAVAILABLE, ...), its message on stderr. health exits 14
+when the service is not SERVING.
+)";
+}
+
+absl::StatusOr<Invocation> ParseInvocation(absl::Span<const std::string> args,
+                                           absl::string_view default_target) {
+  Invocation invocation;
+  invocation.target = std::string(default_target);
+  for (const std::string& arg : args) {
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-h") {
+      invocation.help = true;
+      return invocation;
+    }
+  }
+
+  std::vector<std::pair<const FlagSpec*, std::string>> flags;
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      positional.insert(positional.end(), args.begin() + i + 1, args.end());
+      break;
+    }
+    if (absl::StartsWith(arg, "--")) {
+      const size_t equals = arg.find('=');
+      const std::string name = absl::StrReplaceAll(
+          arg.substr(
+              2, equals == std::string::npos ? std::string::npos : equals - 2),
+          {{"_", "-"}});
+      const FlagSpec* spec = FindFlag(name);
+      if (spec == nullptr) {
+        return UsageError(absl::StrCat("unknown flag --", name));
+      }
+      std::string value;
+      if (equals != std::string::npos) {
+        value = arg.substr(equals + 1);
+      } else if (!spec->takes_value) {
+        value = "true";
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return UsageError(absl::StrCat("--", name, " needs a value"));
+      }
+      flags.emplace_back(spec, std::move(value));
+    } else if (absl::StartsWith(arg, "-") && arg.size() > 1 &&
+               !IsInteger(arg)) {
+      return UsageError(absl::StrCat("unknown flag ", arg));
+    } else {
+      positional.push_back(arg);
+    }
+  }
+
+  if (positional.empty()) return UsageError("missing COMMAND");
+  const SubcommandSpec* subcommand = nullptr;
+  for (const SubcommandSpec& spec : kSubcommands) {
+    if (positional[0] == spec.name) subcommand = &spec;
+  }
+  if (subcommand == nullptr) {
+    return UsageError(absl::StrCat("unknown command '", positional[0], "'"));
+  }
+  invocation.subcommand = subcommand->subcommand;
+
+  bool role_given = false;
+  bool difficulty_given = false;
+  for (const auto& [spec, value] : flags) {
+    if ((spec->applies_to & Bit(invocation.subcommand)) == 0) {
+      return UsageError(absl::StrCat("--", spec->name, " does not apply to ",
+                                     subcommand->name));
+    }
+    if (absl::Status applied = ApplyFlag(*spec, value, invocation);
+        !applied.ok()) {
+      return applied;
+    }
+    role_given |= absl::string_view(spec->name) == "role";
+    difficulty_given |= absl::string_view(spec->name) == "difficulty";
+  }
+  if (invocation.subcommand == Subcommand::kListUsersByRole && !role_given) {
+    return UsageError("list-users-by-role needs --role");
+  }
+  if (invocation.subcommand == Subcommand::kListExercises &&
+      !difficulty_given) {
+    return UsageError("list-exercises needs --difficulty");
+  }
+  if (absl::Status applied = ApplyArguments(
+          subcommand->name, absl::MakeConstSpan(positional).subspan(1),
+          invocation);
+      !applied.ok()) {
+    return applied;
+  }
+  return invocation;
+}
+
+absl::Status Execute(const Invocation& invocation, const Client& client,
+                     std::ostream& out) {
+  switch (invocation.subcommand) {
+    case Subcommand::kListActiveUsers: {
+      v1::ListActiveUsersRequest request;
+      request.set_page_size(invocation.page_size);
+      request.set_page_token(invocation.page_token);
+      request.set_role(invocation.role);
+      request.set_pending_onboarding_only(invocation.pending_onboarding_only);
+      return PrintList(
+          client, &Client::ListActiveUsers, request, invocation, UserHeader(),
+          [](const v1::ListActiveUsersResponse& page, Rows& rows) {
+            AddUserRows(page.users(), rows);
+          },
+          out);
+    }
+    case Subcommand::kListUsersByRole: {
+      v1::ListUsersByRoleRequest request;
+      request.set_role(invocation.role);
+      request.set_page_size(invocation.page_size);
+      request.set_page_token(invocation.page_token);
+      return PrintList(
+          client, &Client::ListUsersByRole, request, invocation, UserHeader(),
+          [](const v1::ListUsersByRoleResponse& page, Rows& rows) {
+            AddUserRows(page.users(), rows);
+          },
+          out);
+    }
+    case Subcommand::kListExercises: {
+      v1::ListExercisesRequest request;
+      request.set_difficulty(invocation.difficulty);
+      request.set_programming_language(invocation.language);
+      request.set_page_size(invocation.page_size);
+      request.set_page_token(invocation.page_token);
+      return PrintList(
+          client, &Client::ListExercises, request, invocation, ExerciseHeader(),
+          [](const v1::ListExercisesResponse& page, Rows& rows) {
+            AddExerciseRows(page.exercises(), rows);
+          },
+          out);
+    }
+    case Subcommand::kGetUserRole: {
+      v1::GetUserRoleRequest request;
+      request.set_user_id(invocation.user_ids.at(0));
+      absl::StatusOr<v1::GetUserRoleResponse> response =
+          client.GetUserRole(request);
+      if (!response.ok()) return response.status();
+      if (invocation.json) return PrintJson(*response, out);
+      out << FormatTable(
+          {"USER_ID", "ROLE", "ACTIVE"},
+          {{absl::StrCat(response->user_id()), RoleLabel(response->role()),
+            Bool(response->is_active())}});
+      return absl::OkStatus();
+    }
+    case Subcommand::kGetStreak: {
+      v1::GetStreakRequest request;
+      request.set_user_id(invocation.user_ids.at(0));
+      request.set_time_zone(invocation.time_zone);
+      if (invocation.as_of.has_value()) {
+        *request.mutable_as_of() = *invocation.as_of;
+      }
+      absl::StatusOr<v1::Streak> streak = client.GetStreak(request);
+      if (!streak.ok()) return streak.status();
+      if (invocation.json) return PrintJson(*streak, out);
+      Rows rows;
+      AddStreakRow(*streak, rows);
+      out << FormatTable(StreakHeader(), rows);
+      return absl::OkStatus();
+    }
+    case Subcommand::kBatchGetStreaks: {
+      v1::BatchGetStreaksRequest request;
+      request.mutable_user_ids()->Add(invocation.user_ids.begin(),
+                                      invocation.user_ids.end());
+      request.set_time_zone(invocation.time_zone);
+      if (invocation.as_of.has_value()) {
+        *request.mutable_as_of() = *invocation.as_of;
+      }
+      absl::StatusOr<v1::BatchGetStreaksResponse> response =
+          client.BatchGetStreaks(request);
+      if (!response.ok()) return response.status();
+      if (invocation.json) return PrintJson(*response, out);
+      Rows rows;
+      for (const v1::Streak& streak : response->streaks()) {
+        AddStreakRow(streak, rows);
+      }
+      out << FormatTable(StreakHeader(), rows);
+      return absl::OkStatus();
+    }
+    case Subcommand::kHealth: {
+      absl::StatusOr<ServingStatus> serving =
+          client.CheckHealth(invocation.health_service);
+      if (!serving.ok()) return serving.status();
+      const absl::string_view name = ServingStatusName(*serving);
+      if (invocation.json) {
+        grpc::health::v1::HealthCheckResponse response;
+        response.set_status(
+            static_cast<grpc::health::v1::HealthCheckResponse::ServingStatus>(
+                *serving));
+        if (absl::Status printed = PrintJson(response, out); !printed.ok()) {
+          return printed;
+        }
+      } else {
+        out << FormatTable(
+            {"SERVICE", "STATUS"},
+            {{invocation.health_service.empty() ? "(server)"
+                                                : invocation.health_service,
+              std::string(name)}});
+      }
+      if (*serving != ServingStatus::kServing) {
+        return absl::UnavailableError(absl::StrCat(
+            "health of '", invocation.health_service, "' is ", name));
+      }
+      return absl::OkStatus();
+    }
+  }
+  return absl::InternalError("unhandled command");
+}
+
+int Run(absl::Span<const std::string> args, absl::string_view default_target,
+        std::ostream& out, std::ostream& err) {
+  absl::StatusOr<Invocation> invocation = ParseInvocation(args, default_target);
+  if (!invocation.ok()) {
+    err << "tutorctl: " << invocation.status().message() << "\n\n" << Usage();
+    return kExitUsage;
+  }
+  if (invocation->help) {
+    out << Usage();
+    return 0;
+  }
+  ClientOptions options;
+  options.target = invocation->target;
+  if (invocation->deadline.has_value()) {
+    options.default_deadline = *invocation->deadline;
+  }
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(options);
+  absl::Status status =
+      client.ok() ? Execute(*invocation, **client, out) : client.status();
+  out.flush();
+  if (!status.ok()) {
+    err << "tutorctl: " << absl::StatusCodeToString(status.code()) << ": "
+        << status.message() << '\n';
+  }
+  return static_cast<int>(status.code());
+}
+
+std::string FormatTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths(header.size(), 0);
+  const auto measure = [&widths](const std::vector<std::string>& cells) {
+    for (size_t i = 0; i < cells.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], DisplayWidth(cells[i]));
+    }
+  };
+  measure(header);
+  for (const std::vector<std::string>& row : rows) measure(row);
+
+  std::string table;
+  const auto append = [&](const std::vector<std::string>& cells) {
+    std::string line;
+    for (size_t i = 0; i < cells.size() && i < widths.size(); ++i) {
+      if (i > 0) line.append(2, ' ');
+      line += cells[i];
+      line.append(widths[i] - DisplayWidth(cells[i]), ' ');
+    }
+    const size_t end = line.find_last_not_of(' ');
+    line.erase(end == std::string::npos ? 0 : end + 1);
+    table += line;
+    table += '\n';
+  };
+  append(header);
+  for (const std::vector<std::string>& row : rows) append(row);
+  return table;
+}
+
+}  // namespace tutoring::tutorctl
