@@ -1,15 +1,19 @@
 // Runs the tutorctl binary (path from TUTORCTL_BIN) as a child process
 // against a live server over the fixture database: JSON output parses and
 // equals plain SQL, tables hold the rows, --all-pages walks every page, and
-// the exit status is 64 for usage errors, else the gRPC code.
+// the exit status is 64 for usage errors, else the gRPC code. A fake server
+// that never answers (or reports NOT_SERVING) covers --deadline and health.
 #include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <google/protobuf/util/time_util.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,11 +28,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/client/live_server.h"
 #include "tests/client/sql_truth.h"
 #include "tests/support/test_database.h"
+#include "tutoring/v1/tutoring.grpc.pb.h"
 #include "tutoring/v1/tutoring.pb.h"
 
 extern char** environ;
@@ -434,6 +441,77 @@ TEST_F(TutorctlTest, TargetComesFromTheEnvironmentUnlessGiven) {
   const std::string bad = "TUTORING_TARGET=127.0.0.1:1";
   EXPECT_EQ(RunTutorctl({"health", TargetFlag()}, {bad}).exit_code, 0);
   EXPECT_EQ(RunTutorctl({"health"}, {bad}).exit_code, 14);
+}
+
+// A server whose ListExercises never answers and whose health service
+// reports "fake.Down" as NOT_SERVING.
+class HangingService final : public v1::TutoringService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* ListExercises(grpc::CallbackServerContext*,
+                                          const v1::ListExercisesRequest*,
+                                          v1::ListExercisesResponse*) override {
+    // gRPC owns callback reactors: OnDone deletes it.
+    return new NeverAnswers();
+  }
+
+ private:
+  class NeverAnswers final : public grpc::ServerUnaryReactor {
+    void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+    void OnDone() override { delete this; }
+  };
+};
+
+class TutorctlFakeServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    server_->GetHealthCheckService()->SetServingStatus("fake.Down", false);
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr) {
+      server_->Shutdown(std::chrono::system_clock::now());
+      server_->Wait();
+    }
+  }
+
+  std::string TargetFlag() const {
+    return absl::StrCat("--target=127.0.0.1:", port_);
+  }
+
+  HangingService service_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+TEST_F(TutorctlFakeServerTest, DeadlineBoundsTheCallAndExits4) {
+  const absl::Time start = absl::Now();
+  ProcessResult result = RunTutorctl({TargetFlag(), "--deadline=300ms",
+                                      "list-exercises", "--difficulty=easy"});
+  const absl::Duration elapsed = absl::Now() - start;
+  EXPECT_EQ(result.exit_code, 4) << result.err;
+  EXPECT_THAT(result.err, StartsWith("tutorctl: DEADLINE_EXCEEDED"));
+  EXPECT_GE(elapsed, absl::Milliseconds(300));
+  // Far below the 5 s default deadline.
+  EXPECT_LT(elapsed, absl::Seconds(4));
+}
+
+TEST_F(TutorctlFakeServerTest, HealthNotServingIsPrintedAndExits14) {
+  ProcessResult table = RunTutorctl({TargetFlag(), "health", "fake.Down"});
+  EXPECT_EQ(table.exit_code, 14);
+  EXPECT_THAT(
+      Lines(table.out),
+      ::testing::ElementsAre("SERVICE    STATUS", "fake.Down  NOT_SERVING"));
+  ProcessResult json =
+      RunTutorctl({TargetFlag(), "health", "fake.Down", "--json"});
+  EXPECT_EQ(json.exit_code, 14);
+  EXPECT_EQ(json.out, "{\"status\":\"NOT_SERVING\"}\n");
 }
 
 TEST_F(TutorctlTest, UnreachableServerExits14) {
