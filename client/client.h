@@ -4,6 +4,9 @@
 // tutoring::client (find_package(tutoring_client CONFIG REQUIRED)). The
 // generated messages and stubs it uses are installed with it as
 // <tutoring/v1/tutoring.pb.h> and <tutoring/v1/tutoring.grpc.pb.h>.
+// CheckHealth links generated grpc.health.v1 code (no headers installed); a
+// program that links its own generated health.proto code as well would
+// register that file twice in protobuf's descriptor pool.
 //
 // Retries: every RPC of TutoringService is a read, so retrying one is always
 // safe. Retries are gRPC's own (the channel's service config, a retryPolicy
