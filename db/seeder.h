@@ -25,6 +25,7 @@
 //                   that zone. About 60% of rows are 'completed', the rest
 //                   'pending', 'in_progress' or 'skipped'. Ids run user by
 //                   user and, within a user, in created_at order.
+// Timestamps have microsecond precision.
 #ifndef TUTORING_DB_SEEDER_H_
 #define TUTORING_DB_SEEDER_H_
 
@@ -83,7 +84,8 @@ struct SeedOptions {
   // are all-visible and index-only scans skip the heap from the start.
   bool vacuum = true;
   // How long to wait for the table locks (another session using the tables
-  // blocks TRUNCATE).
+  // blocks TRUNCATE); at least 1ms, capped at PostgreSQL's maximum (about
+  // 24.8 days).
   absl::Duration lock_timeout = absl::Seconds(60);
 };
 
@@ -109,19 +111,22 @@ struct SeedStats {
 // CASCADE (so tables referencing these are emptied too), COPY of every row
 // with explicit ids, identity sequences set past the highest id (later
 // inserts get fresh ids), ANALYZE; then VACUUM if options.vacuum. For speed,
-// the foreign keys of user_exercises are dropped before the COPY and
-// re-created (with their names and definitions, and validated) before the
-// commit; indexes stay in place. Concurrent readers see the old contents or
-// the new ones, never a mix.
+// the foreign keys of the three tables and their secondary indexes are
+// dropped before the COPY and re-created from their catalog definitions
+// (same names and definitions, foreign keys validated) before the commit;
+// indexes the definition text cannot fully restore (see seeder.cc), and the
+// indexes of primary key and unique constraints, stay in place. Other
+// sessions wait on the table locks until the commit and then see the new
+// contents.
 //
 // Errors: INVALID_ARGUMENT for options out of range or a malformed URL;
 // UNAVAILABLE when the server cannot be reached or the connection breaks;
 // FAILED_PRECONDITION when the tables are missing (database not migrated) or
 // the system's tzdata lacks a zone of kSeedTimeZones; other codes as
-// StatusFromException maps the server's error (e.g. a lock timeout). On error
-// nothing has changed, except that a failed VACUUM leaves the new data
-// committed. Not thread-safe with respect to other seeders of the same
-// database (the second waits for the first's locks).
+// StatusFromException maps the server's error (e.g. INTERNAL for a lock
+// timeout, SQLSTATE 55P03). On error nothing has changed, except that a
+// failed VACUUM leaves the new data committed. Thread-safe; concurrent calls
+// on one database are serialized by the table locks.
 absl::StatusOr<SeedStats> SeedDatabaseWithStats(const std::string& database_url,
                                                 const SeedOptions& options);
 

@@ -524,6 +524,29 @@ TEST(Seeder, UnreachableServerIsUnavailable) {
       absl::StatusCode::kUnavailable);
 }
 
+TEST(SeedCli, EndDateTodayIsTheCurrentUtcDate) {
+  absl::StatusOr<std::unique_ptr<TestDatabase>> db =
+      CreateMigratedDatabase("seed_today");
+  ASSERT_TRUE(db.ok()) << db.status();
+  const std::string& url = (*db)->url();
+  const std::string before =
+      QueryValue(url, "SELECT (now() AT TIME ZONE 'UTC')::date::text");
+  const ProcessResult run = RunSeedBinary(
+      {"--users", "100", "--end-date", "today", "--database-url", url});
+  const std::string after =
+      QueryValue(url, "SELECT (now() AT TIME ZONE 'UTC')::date::text");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  // The run may straddle midnight UTC.
+  const std::string max_day =
+      QueryValue(url,
+                 "SELECT (max(created_at) AT TIME ZONE 'UTC')::date::text "
+                 "FROM user_exercises");
+  EXPECT_TRUE(max_day == before || max_day == after) << max_day;
+  EXPECT_TRUE(absl::StrContains(run.out, "end date " + before) ||
+              absl::StrContains(run.out, "end date " + after))
+      << run.out;
+}
+
 TEST(SeedCli, UnreachableServerFailsWithOneLine) {
   ExpectOneLineFailure(
       RunSeedBinary({"--database-url", "postgresql://nobody@127.0.0.1:1/x"}),
