@@ -10,8 +10,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "common/status_macros.h"
 #include "db/connection_string.h"
 #include "db/pg_error.h"
@@ -890,6 +892,15 @@ absl::Status Vacuum(pqxx::connection& connection, SeedStats* stats) {
   return absl::OkStatus();
 }
 
+// libpq quotes a malformed URI in its error message, password included;
+// the message is for logs, so the URI is replaced by a placeholder.
+absl::Status WithoutUrl(const absl::Status& status, absl::string_view url) {
+  if (url.empty() || !absl::StrContains(status.message(), url)) return status;
+  return absl::Status(
+      status.code(),
+      absl::StrReplaceAll(status.message(), {{url, "<database URL>"}}));
+}
+
 }  // namespace
 
 absl::string_view SeedTimeZoneOfUser(int64_t user_id) {
@@ -901,14 +912,15 @@ absl::StatusOr<SeedStats> SeedDatabaseWithStats(const std::string& database_url,
   const auto start = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(ValidateOptions(options));
   ASSIGN_OR_RETURN(const Plan plan, MakePlan(options));
-  ASSIGN_OR_RETURN(
-      const std::string conninfo,
-      WithConnectionDefaults(database_url, {{"connect_timeout", "10"}}));
+  absl::StatusOr<std::string> conninfo =
+      WithConnectionDefaults(database_url, {{"connect_timeout", "10"}});
+  if (!conninfo.ok()) return WithoutUrl(conninfo.status(), database_url);
   std::unique_ptr<pqxx::connection> connection;
   try {
-    connection = std::make_unique<pqxx::connection>(conninfo);
+    connection = std::make_unique<pqxx::connection>(*conninfo);
   } catch (...) {
-    return StatusFromCurrentException("connecting to the database");
+    return WithoutUrl(StatusFromCurrentException("connecting to the database"),
+                      *conninfo);
   }
   // libpqxx prints server notices (and errors it cannot throw, e.g. from a
   // destructor) to stderr; a library reports through its Status only.

@@ -570,6 +570,13 @@ TEST(SeedCli, MalformedInputFailsWithOneLineAndStatusTwo) {
   ExpectOneLineFailure(RunSeedBinary({}), 2);  // no database URL
 }
 
+TEST(SeedCli, ErrorsDoNotRepeatTheDatabaseUrl) {
+  const ProcessResult result =
+      RunSeedBinary({"--database-url", "postgresql://u:secret@[::1/x"});
+  ExpectOneLineFailure(result, 2);
+  EXPECT_THAT(result.err, Not(HasSubstr("secret")));
+}
+
 TEST(SeedCli, HelpExitsZeroAndDescribesEveryFlag) {
   const ProcessResult result = RunSeedBinary({"--help"});
   EXPECT_EQ(result.exit_code, 0);
