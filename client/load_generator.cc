@@ -2,7 +2,7 @@
 
 #include <errno.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,7 +32,7 @@ constexpr int64_t kMinReconnectBackoffNs = 100 * kNanosPerMilli;
 constexpr int64_t kMaxReconnectBackoffNs = 1000 * kNanosPerMilli;
 constexpr int64_t kNever = INT64_MAX;
 
-// CLOCK_MONOTONIC, the clock timerfd uses too. Read once per event, never
+// CLOCK_MONOTONIC. Read once per event, never
 // through absl::Now() (a slower, wall-clock read).
 int64_t NowNs() {
   timespec ts;
@@ -101,20 +101,14 @@ class Worker final : public CallObserver {
 
   ~Worker() override {
     if (epoll_fd_ >= 0) ::close(epoll_fd_);
-    if (timer_fd_ >= 0) ::close(timer_fd_);
   }
 
   absl::Status Connect() {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (epoll_fd_ < 0 || timer_fd_ < 0) {
+    if (epoll_fd_ < 0) {
       return absl::InternalError(
-          absl::StrCat("epoll/timerfd: ", std::strerror(errno)));
+          absl::StrCat("epoll_create1: ", std::strerror(errno)));
     }
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.ptr = nullptr;  // the timer
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &event);
     for (auto& connection : connections_) {
       absl::StatusOr<std::unique_ptr<H2Connection>> h2 =
           H2Connection::Connect(endpoint_, options_.connect_timeout, *this);
@@ -135,6 +129,9 @@ class Worker final : public CallObserver {
             : measure_start_ns_ + absl::ToInt64Nanoseconds(options_.duration);
     if (options_.rps > 0) {
       schedule_.emplace(options_.rps, start_ns, index_, options_.threads);
+      // Open-loop sends are timed by epoll's timeout; the default 50 us
+      // timer slack would make each one up to that late.
+      ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     }
     now_ns_ = NowNs();
     if (!schedule_) {
@@ -154,24 +151,10 @@ class Worker final : public CallObserver {
       for (const auto& connection : connections_) {
         wake_ns = std::min(wake_ns, connection->reconnect_at_ns);
       }
-      if (schedule_) ArmTimer();
-      int timeout_ms = -1;
-      if (wake_ns != kNever) {
-        timeout_ms = static_cast<int>(std::clamp<int64_t>(
-            (wake_ns - now_ns_ + kNanosPerMilli - 1) / kNanosPerMilli, 0,
-            1000));
-      }
-      const int n =
-          ::epoll_wait(epoll_fd_, events.data(), events.size(), timeout_ms);
+      if (schedule_) wake_ns = std::min(wake_ns, NextSendNs());
+      const int n = Wait(events.data(), events.size(), wake_ns);
       now_ns_ = NowNs();
       for (int i = 0; i < n; ++i) {
-        if (events[i].data.ptr == nullptr) {
-          timer_armed_at_ns_ = 0;  // expired
-          uint64_t expirations = 0;
-          [[maybe_unused]] const ssize_t ignored =
-              ::read(timer_fd_, &expirations, sizeof(expirations));
-          continue;
-        }
         Connection& connection = *static_cast<Connection*>(events[i].data.ptr);
         if (connection.h2 == nullptr) continue;
         if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
@@ -312,29 +295,42 @@ class Worker final : public CallObserver {
     }
   }
 
-  // Open loop: wake at the next call's intended time if it could be sent
-  // then (a usable connection has a free slot, or none is usable and it
-  // would fail); otherwise a completion or reconnect wakes the loop.
-  void ArmTimer() {
-    int64_t at = 0;  // 0 disarms
-    if (MayIssue()) {
-      bool any_up = false;
-      bool room = false;
-      for (const auto& connection : connections_) {
-        if (!connection->usable()) continue;
-        any_up = true;
-        room = room || !connection->free_slots.empty();
-      }
-      if (room || !any_up) {
-        at = std::max<int64_t>(schedule_->IntendedTimeNs(next_index_), 1);
-      }
+  // Open loop: the next call's intended time if it could be sent then (a
+  // usable connection has a free slot, or none is usable and it would fail);
+  // otherwise a completion or reconnect wakes the loop.
+  int64_t NextSendNs() const {
+    if (!MayIssue()) return kNever;
+    bool any_up = false;
+    bool room = false;
+    for (const auto& connection : connections_) {
+      if (!connection->usable()) continue;
+      any_up = true;
+      room = room || !connection->free_slots.empty();
     }
-    if (at == timer_armed_at_ns_) return;
-    timer_armed_at_ns_ = at;
-    itimerspec spec{};
-    spec.it_value.tv_sec = at / 1000000000;
-    spec.it_value.tv_nsec = at % 1000000000;
-    ::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+    if (!room && any_up) return kNever;
+    return schedule_->IntendedTimeNs(next_index_);
+  }
+
+  // Waits for socket events until `wake_ns` (kNever: no limit), with
+  // nanosecond resolution where the kernel has epoll_pwait2 (Linux 5.11),
+  // else rounded up to milliseconds.
+  int Wait(epoll_event* events, int capacity, int64_t wake_ns) {
+    if (wake_ns == kNever) {
+      return ::epoll_wait(epoll_fd_, events, capacity, -1);
+    }
+    const int64_t wait_ns = std::max<int64_t>(0, wake_ns - now_ns_);
+    if (have_epoll_pwait2_) {
+      timespec timeout;
+      timeout.tv_sec = wait_ns / 1000000000;
+      timeout.tv_nsec = wait_ns % 1000000000;
+      const int n =
+          ::epoll_pwait2(epoll_fd_, events, capacity, &timeout, nullptr);
+      if (n >= 0 || errno != ENOSYS) return n;
+      have_epoll_pwait2_ = false;
+    }
+    const int64_t wait_ms = std::min<int64_t>(
+        (wait_ns + kNanosPerMilli - 1) / kNanosPerMilli, 1000);
+    return ::epoll_wait(epoll_fd_, events, capacity, static_cast<int>(wait_ms));
   }
 
   void FlushAll() {
@@ -440,7 +436,7 @@ class Worker final : public CallObserver {
   RequestGenerator warmup_generator_;
   std::vector<std::unique_ptr<Connection>> connections_;
   int epoll_fd_ = -1;
-  int timer_fd_ = -1;
+  bool have_epoll_pwait2_ = true;
 
   int64_t start_ns_ = 0;
   int64_t measure_start_ns_ = 0;
@@ -448,7 +444,6 @@ class Worker final : public CallObserver {
   int64_t now_ns_ = 0;
   std::optional<OpenLoopSchedule> schedule_;
   uint64_t next_index_ = 0;
-  int64_t timer_armed_at_ns_ = 0;
   size_t next_connection_ = 0;
   int64_t measured_issued_ = 0;
   int in_flight_ = 0;
