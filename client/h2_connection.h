@@ -1,7 +1,7 @@
 // Unary gRPC calls over one plaintext HTTP/2 connection (h2c with prior
 // knowledge, the way gRPC talks without TLS), implemented on nghttp2 instead
 // of the gRPC library: the load generator must cost less CPU per call than
-// the server it measures, and gRPC's own client costs about twice what
+// the server it measures, and gRPC's own client costs about three times what
 // h2load does (see docs/PERFORMANCE.md).
 //
 // Speaks the gRPC wire protocol (PROTOCOL-HTTP2.md) for unary calls: POST
