@@ -1,0 +1,184 @@
+// Unary gRPC calls over one plaintext HTTP/2 connection (h2c with prior
+// knowledge, the way gRPC talks without TLS), implemented on nghttp2 instead
+// of the gRPC library: the load generator must cost less CPU per call than
+// the server it measures, and gRPC's own client costs about three times what
+// h2load does (see docs/PERFORMANCE.md).
+//
+// Speaks the gRPC wire protocol (PROTOCOL-HTTP2.md) for unary calls: POST
+// to /package.Service/Method with content-type application/grpc and
+// te: trailers, a length-prefixed uncompressed message, an optional
+// grpc-timeout; the status comes from grpc-status in the trailers (or a
+// trailers-only response), else from the HTTP status or the RST_STREAM code.
+#ifndef TUTORING_CLIENT_H2_CONNECTION_H_
+#define TUTORING_CLIENT_H2_CONNECTION_H_
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+struct nghttp2_session;
+
+namespace tutoring::client {
+
+// Where to connect: a resolved socket address and the :authority to send.
+struct Endpoint {
+  sockaddr_storage address{};
+  socklen_t address_length = 0;
+  std::string authority;  // "host:port"
+};
+
+// Resolves "host:port" ("[v6addr]:port" for IPv6; an optional "dns:///"
+// prefix is ignored) to its first address. INVALID_ARGUMENT for a malformed
+// target, UNAVAILABLE when the name does not resolve.
+absl::StatusOr<Endpoint> ResolveTarget(absl::string_view target);
+
+// One unary call. The caller owns it; between StartCall and OnCallDone the
+// connection refers to it and its inputs must not change.
+class UnaryCall {
+ public:
+  UnaryCall() = default;
+  UnaryCall(const UnaryCall&) = delete;
+  UnaryCall& operator=(const UnaryCall&) = delete;
+
+  // Inputs. `path` is "/package.Service/Method" and must outlive the call;
+  // `message` is the serialized request.
+  absl::string_view path;
+  std::string message;
+  // For the owner's bookkeeping; untouched by the connection.
+  void* owner_data = nullptr;
+
+  // Results, valid in OnCallDone: the gRPC status code (0..16), the
+  // grpc-message (percent-decoded, non-printable bytes replaced by '?'; may
+  // be set on failures only), and the response's DATA payload (gRPC-framed
+  // messages, unparsed).
+  int status_code() const { return status_code_; }
+  const std::string& status_message() const { return status_message_; }
+  const std::string& response() const { return response_; }
+
+ private:
+  friend class H2Connection;
+  friend struct H2ConnectionCallbacks;
+
+  int status_code_ = 0;
+  std::string status_message_;
+  std::string response_;
+  // Connection state.
+  int http_status_ = 0;
+  int grpc_status_ = -1;  // -1: no grpc-status header seen
+  int forced_code_ = -1;  // set by Cancel
+  char frame_header_[5] = {};
+  size_t body_sent_ = 0;
+  int32_t stream_id_ = 0;
+  size_t in_flight_index_ = 0;
+};
+
+// Receives finished calls. Called on the thread that drives the connection,
+// from inside its methods; it may start new calls (on this connection or
+// another) but must not destroy the connection.
+class CallObserver {
+ public:
+  virtual ~CallObserver() = default;
+  virtual void OnCallDone(UnaryCall& call) = 0;
+};
+
+// Not thread-safe: one thread drives a connection (and its observer runs on
+// that thread). Typical loop: wait until fd() is readable (or writable, when
+// Flush() left output pending), call OnReadable(), then Flush() whenever
+// wants_write().
+class H2Connection {
+ public:
+  // Connects (blocking, at most `timeout` for TCP connect plus the HTTP/2
+  // SETTINGS exchange) and returns a connection ready for calls, with its
+  // socket in non-blocking mode. UNAVAILABLE naming the reason when the
+  // target refuses, times out, or does not speak HTTP/2.
+  static absl::StatusOr<std::unique_ptr<H2Connection>> Connect(
+      const Endpoint& endpoint, absl::Duration timeout, CallObserver& observer);
+
+  H2Connection(const H2Connection&) = delete;
+  H2Connection& operator=(const H2Connection&) = delete;
+  // Closes the socket. Calls still in flight are dropped without a callback;
+  // call Close() first to have them completed.
+  ~H2Connection();
+
+  int fd() const { return fd_; }
+
+  // Queues `call` (sent by the next Flush). `grpc_timeout` is the value of
+  // the grpc-timeout header ("" for none; see FormatGrpcTimeout). Returns
+  // false, without starting the call, when the connection takes no new
+  // streams (closed, GOAWAY received, stream ids used up).
+  bool StartCall(UnaryCall& call, absl::string_view grpc_timeout);
+
+  // Resets the call's stream (RST_STREAM CANCEL); it completes with
+  // `status_code` once the reset is written (by the next Flush). No effect
+  // on a call that already completed.
+  void Cancel(UnaryCall& call, int status_code);
+
+  // Reads everything available and processes it, completing calls. On EOF,
+  // a socket error or a protocol error the connection closes (see Close).
+  void OnReadable();
+
+  // Whether there is output to write.
+  bool wants_write() const;
+
+  // Writes queued frames until done or the socket is full. Returns true when
+  // output remains (wait for writability). On a socket error the connection
+  // closes.
+  bool Flush();
+
+  // Whether new calls can start. False once closed or after GOAWAY.
+  bool accepting() const { return !closed_ && !goaway_; }
+  // True once closed; then it does nothing more and can be destroyed.
+  bool closed() const { return closed_; }
+  // True when it took GOAWAY and has nothing in flight: close and replace.
+  bool drained() const { return goaway_ && in_flight_.empty(); }
+  // Why it closed ("" while open).
+  const std::string& close_reason() const { return close_reason_; }
+
+  size_t in_flight() const { return in_flight_.size(); }
+  // The calls in flight, for deadline checks. Invalidated by any call that
+  // completes one.
+  const std::vector<UnaryCall*>& calls_in_flight() const { return in_flight_; }
+
+  // Completes every call in flight with UNAVAILABLE (`reason` as message)
+  // and stops. Idempotent.
+  void Close(absl::string_view reason);
+
+ private:
+  H2Connection(int fd, std::string authority, CallObserver& observer);
+  absl::Status Handshake(absl::Time deadline);
+
+  // nghttp2 calls back into these (defined in the .cc).
+  friend struct H2ConnectionCallbacks;
+
+  void Complete(UnaryCall& call, uint32_t http2_error_code);
+
+  const int fd_;
+  const std::string authority_;
+  CallObserver& observer_;
+  nghttp2_session* session_ = nullptr;
+  std::vector<UnaryCall*> in_flight_;
+  std::string output_;
+  size_t output_offset_ = 0;
+  std::vector<uint8_t> read_buffer_;
+  bool settings_received_ = false;
+  bool goaway_ = false;
+  bool closed_ = false;
+  std::string close_reason_;
+};
+
+// The grpc-timeout header value for `timeout` (at most 8 digits and a unit,
+// rounded up to the unit), e.g. "250m" or "20S". "" for a non-positive or
+// infinite timeout.
+std::string FormatGrpcTimeout(absl::Duration timeout);
+
+}  // namespace tutoring::client
+
+#endif  // TUTORING_CLIENT_H2_CONNECTION_H_
