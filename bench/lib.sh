@@ -9,13 +9,14 @@ build="${BUILD_DIR:-$repo/build}"
 bench_bin="$build/client/tutoring-bench"
 server_bin="$build/server/tutoring-server"
 migrate_bin="$build/db/tutoring-migrate"
+seed_bin="$build/db/tutoring-seed"
 pg_bindir="$(pg_config --bindir)"
 psql=("$pg_bindir/psql" -X -q -v ON_ERROR_STOP=1)
 server_pid=""
 
 require_binaries() {
   local b
-  for b in "$bench_bin" "$server_bin" "$migrate_bin"; do
+  for b in "$bench_bin" "$server_bin" "$migrate_bin" "$seed_bin"; do
     [[ -x "$b" ]] || { echo "$b missing: build first" >&2; exit 1; }
   done
 }
@@ -24,7 +25,7 @@ require_binaries() {
 bench_url() { echo "${admin_url%/*}/$bench_db"; }
 
 # Creates, migrates and seeds $bench_db unless it already holds $users users
-# seeded by bench/seed_sql.sql ($1 = "reseed" forces the seeding).
+# ($1 = "reseed" forces the seeding), seeded by tutoring-seed --seed=1.
 ensure_bench_db() {
   local url exists count
   url="$(bench_url)"
@@ -35,8 +36,8 @@ ensure_bench_db() {
   "$migrate_bin" --database-url="$url" --migrations-dir="$repo/migrations" up >/dev/null
   count="$("${psql[@]}" -At "$url" -c "SELECT count(*) FROM users")"
   if [[ "${1:-}" == reseed || "$count" != "$users" ]]; then
-    echo "seeding $bench_db with $users users (bench/seed_sql.sql)" >&2
-    "${psql[@]}" -v users="$users" -f "$repo/bench/seed_sql.sql" "$url" >/dev/null
+    echo "seeding $bench_db with $users users (tutoring-seed)" >&2
+    "$seed_bin" --database-url="$url" --users="$users" --seed=1 >&2
   fi
 }
 

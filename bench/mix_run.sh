@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A mixed workload against a seeded database: creates (once) a database of
-# --users users with bench/seed_sql.sql, starts tutoring-server on it, and
+# --users users with tutoring-seed, starts tutoring-server on it, and
 # runs tutoring-bench with a read mix; prints the command and the report.
 #
 #   bench/mix_run.sh [--admin-url DSN] [--database NAME] [--users N]

@@ -90,18 +90,22 @@ class ServerProcess {
     return 0;
   }
 
-  // Waits for the process to exit; returns its wait status, or -1.
+  // Waits up to `timeout` (zero: just looks) for the process to exit;
+  // returns its wait status, or -1. After an exit, log() holds everything
+  // the process wrote.
   int Wait(absl::Duration timeout) {
     const absl::Time give_up = absl::Now() + timeout;
-    while (absl::Now() < give_up) {
+    for (;;) {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         exited_ = true;
+        // The pipe reaches end-of-file once the process is gone.
+        if (reader_.joinable()) reader_.join();
         return status;
       }
+      if (absl::Now() >= give_up) return -1;
       absl::SleepFor(absl::Milliseconds(10));
     }
-    return -1;
   }
 
   void Signal(int signal) { kill(pid_, signal); }
