@@ -44,6 +44,7 @@ ensure_bench_db() {
 # Starts tutoring-server on a free port with the given extra flags; sets
 # $server_port once health reports SERVING.
 start_server() {
+  : >"$work/server.log"
   "$server_bin" --listen=127.0.0.1:0 --database-url="$(bench_url)" "$@" \
     2>"$work/server.log" &
   server_pid=$!

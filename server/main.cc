@@ -13,6 +13,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/command_line.h"
@@ -109,6 +110,10 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Debian's Abseil checks every Mutex acquisition for lock-order cycles,
+  // which cost about 3% of the server's CPU (docs/PERFORMANCE.md); the
+  // tests run with it on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   const std::vector<std::string> args = tutoring::ParseCommandLine(
       argc, argv,
