@@ -12,6 +12,13 @@
 #include "db/session.h"
 
 namespace tutoring::db {
+namespace {
+
+// How often a cancel request is repeated while a cancelled or expired job
+// keeps running.
+constexpr absl::Duration kCancelRepeat = absl::Milliseconds(100);
+
+}  // namespace
 
 struct ConnectionPool::Job {
   std::shared_ptr<CallContext> call;
@@ -34,7 +41,10 @@ struct ConnectionPool::Worker {
   std::unique_ptr<Job> assigned;    // set by the dispatcher for this worker
   std::shared_ptr<CallContext> running_call;  // housekeeper's view
   uint64_t running_job_id = 0;
-  bool cancel_sent = false;
+  // Cancel requests sent for the running job; the next one is due at
+  // next_cancel_at while the job keeps running.
+  int cancels_sent = 0;
+  absl::Time next_cancel_at;
   bool has_connection = false;
   absl::Time idle_since;
 
@@ -309,7 +319,7 @@ absl::Status ConnectionPool::Execute(Worker* worker, Job& job) {
       absl::MutexLock lock(&mu_);
       worker->running_call = job.call;
       worker->running_job_id = job.id;
-      worker->cancel_sent = false;
+      worker->cancels_sent = 0;
       ++stats_.busy;
       if (call.deadline() < housekeeper_wake_) housekeeper_cv_.Signal();
     }
@@ -416,10 +426,17 @@ void ConnectionPool::HousekeeperLoop() {
     std::vector<std::pair<Worker*, uint64_t>> to_cancel;
     for (auto& worker : workers_) {
       Worker* w = worker.get();
-      if (w->running_call == nullptr || w->cancel_sent) continue;
+      if (w->running_call == nullptr) continue;
       if (w->running_call->IsCancelled() || now >= w->running_call->deadline()) {
-        w->cancel_sent = true;
-        to_cancel.emplace_back(w, w->running_job_id);
+        // A cancel request only stops a statement the server is running; one
+        // that arrives before the task sends its query (or between two of
+        // its statements) is lost, so repeat it until the job ends.
+        if (w->cancels_sent == 0 || now >= w->next_cancel_at) {
+          ++w->cancels_sent;
+          w->next_cancel_at = now + kCancelRepeat;
+          to_cancel.emplace_back(w, w->running_job_id);
+        }
+        wake = std::min(wake, w->next_cancel_at);
       } else {
         wake = std::min(wake, w->running_call->deadline());
       }

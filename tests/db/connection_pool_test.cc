@@ -220,6 +220,30 @@ TEST_F(ConnectionPoolTest, CancelStopsTheRunningQuery) {
   EXPECT_EQ(ActiveQueries(), 0);
 }
 
+TEST_F(ConnectionPoolTest, CancelBeforeTheQueryIsSentStillStopsIt) {
+  auto pool = MakePool(Options(1, 0, 10));
+  Outcome outcome;
+  std::shared_ptr<CallContext> call = Call(absl::Seconds(30));
+  absl::Notification started;
+  pool->Run(
+      call,
+      [&started](Session& session) {
+        started.Notify();
+        // The cancel lands here, while no statement runs on the server.
+        absl::SleepFor(absl::Milliseconds(300));
+        pqxx::nontransaction tx(session.connection());
+        tx.exec("SELECT pg_sleep(30)");
+        return absl::OkStatus();
+      },
+      outcome.Callback());
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  const absl::Time cancelled_at = absl::Now();
+  call->Cancel();
+  EXPECT_EQ(outcome.Wait().code(), absl::StatusCode::kCancelled);
+  EXPECT_LT(outcome.finished_at() - cancelled_at, absl::Seconds(3));
+  EXPECT_EQ(ActiveQueries(), 0);
+}
+
 TEST_F(ConnectionPoolTest, CancelWhileQueuedAnswersPromptly) {
   auto pool = MakePool(Options(1, 0, 10));
   Outcome running, waiting;
