@@ -3,23 +3,16 @@
 // equals plain SQL, tables hold the rows, --all-pages walks every page, and
 // the exit status is 64 for usage errors, else the gRPC code. A fake server
 // that never answers (or reports NOT_SERVING) covers --deadline and health.
-#include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -34,11 +27,10 @@
 #include "gtest/gtest.h"
 #include "tests/client/live_server.h"
 #include "tests/client/sql_truth.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
 #include "tutoring/v1/tutoring.grpc.pb.h"
 #include "tutoring/v1/tutoring.pb.h"
-
-extern char** environ;
 
 namespace tutoring::testing {
 namespace {
@@ -54,69 +46,13 @@ MATCHER_P(EqualsProto, expected, "") {
   return MessageDifferencer::Equals(arg, expected);
 }
 
-struct ProcessResult {
-  int exit_code = -1;  // -1: did not exit normally
-  std::string out;
-  std::string err;
-};
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
 // Runs tutorctl with `args`; the child's environment is this process's
 // without TUTORING_TARGET, plus `env` ("NAME=value").
 ProcessResult RunTutorctl(const std::vector<std::string>& args,
                           const std::vector<std::string>& env = {}) {
-  static int counter = 0;
-  const std::string base = absl::StrCat(::testing::TempDir(), "/tutorctl_",
-                                        getpid(), "_", counter++);
-  const std::string out_path = base + ".out";
-  const std::string err_path = base + ".err";
-
-  std::vector<std::string> argv_strings = {BinaryPath("TUTORCTL_BIN")};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (!absl::StartsWith(*e, "TUTORING_TARGET=")) env_strings.emplace_back(*e);
-  }
-  env_strings.insert(env_strings.end(), env.begin(), env.end());
-  std::vector<char*> argv;
-  for (std::string& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  const int error =
-      posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ProcessResult result;
-  if (error != 0) {
-    ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << strerror(error);
-    return result;
-  }
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) {
-    ADD_FAILURE() << "waitpid failed";
-    return result;
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = ReadAll(out_path);
-  result.err = ReadAll(err_path);
-  std::remove(out_path.c_str());
-  std::remove(err_path.c_str());
-  return result;
+  std::vector<std::string> argv = {BinaryPath("TUTORCTL_BIN")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, env, {"TUTORING_TARGET"});
 }
 
 std::vector<std::string> Lines(const std::string& text) {

@@ -1,15 +1,8 @@
 // Runs the tutoring-migrate binary as a child process (path from
 // TUTORING_MIGRATE_BIN) against databases of the test cluster.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,9 +12,8 @@
 #include "gtest/gtest.h"
 #include "tests/db/catalog.h"
 #include "tests/db/migration_files.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
-
-extern char** environ;
 
 namespace tutoring::testing {
 namespace {
@@ -31,86 +23,21 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-struct ProcessResult {
-  bool exited = false;  // false: killed by a signal (e.g. abort)
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-// A started tutoring-migrate process whose stdout and stderr go to files.
-class Child {
+// A started tutoring-migrate process; `env` entries ("NAME=value") are added
+// to this process's environment, from which DATABASE_URL and MIGRATIONS_DIR
+// are removed first.
+class Child : public Subprocess {
  public:
-  // `env` entries ("NAME=value") are added to this process's environment,
-  // from which DATABASE_URL and MIGRATIONS_DIR are removed first.
-  Child(const TempDir& scratch, const std::vector<std::string>& args,
-        const std::vector<std::string>& env) {
-    static int counter = 0;
-    const std::string id = std::to_string(counter++);
-    out_path_ = scratch.File(absl::StrCat("child", id, ".out"));
-    err_path_ = scratch.File(absl::StrCat("child", id, ".err"));
-
-    std::vector<std::string> argv_strings = {
-        BinaryPath("TUTORING_MIGRATE_BIN")};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (!absl::StartsWith(*e, "DATABASE_URL=") &&
-          !absl::StartsWith(*e, "MIGRATIONS_DIR=")) {
-        env_strings.emplace_back(*e);
-      }
-    }
-    env_strings.insert(env_strings.end(), env.begin(), env.end());
-
-    std::vector<char*> argv;
-    for (std::string& s : argv_strings) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (std::string& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int error = posix_spawn(&pid_, argv[0], &actions, nullptr,
-                                  argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) {
-      ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << strerror(error);
-      pid_ = -1;
-    }
-  }
-
-  ProcessResult Wait() {
-    ProcessResult result;
-    if (pid_ <= 0) return result;
-    int status = 0;
-    if (waitpid(pid_, &status, 0) != pid_) {
-      ADD_FAILURE() << "waitpid failed";
-      return result;
-    }
-    pid_ = -1;
-    result.exited = WIFEXITED(status);
-    result.exit_code = result.exited ? WEXITSTATUS(status) : -1;
-    result.out = ReadAll(out_path_);
-    result.err = ReadAll(err_path_);
-    return result;
-  }
+  Child(const std::vector<std::string>& args,
+        const std::vector<std::string>& env)
+      : Subprocess(Argv(args), env, {"DATABASE_URL", "MIGRATIONS_DIR"}) {}
 
  private:
-  pid_t pid_ = -1;
-  std::string out_path_;
-  std::string err_path_;
+  static std::vector<std::string> Argv(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {BinaryPath("TUTORING_MIGRATE_BIN")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
 };
 
 // Expects a clean failure: a normal exit with non-zero status and exactly one
@@ -146,7 +73,7 @@ class MigrateCliTest : public ::testing::Test {
 
   ProcessResult Run(const std::vector<std::string>& args,
                     const std::vector<std::string>& env = {}) {
-    return Child(scratch_, args, env).Wait();
+    return Child(args, env).Wait();
   }
 
   // Flags selecting the test database and the source tree's migrations.
@@ -178,8 +105,8 @@ TEST_F(MigrateCliTest, TwoRunnersStartedTogetherApplyEachMigrationOnce) {
                                          "--migrations-dir=" + dir.path(),
                                          "--lock-timeout=60s", "up"};
 
-  Child first(scratch_, args, {});
-  Child second(scratch_, args, {});
+  Child first(args, {});
+  Child second(args, {});
   const ProcessResult a = first.Wait();
   const ProcessResult b = second.Wait();
 

@@ -3,17 +3,9 @@
 // with SQL (PostgreSQL's own time zone conversion for local midnights).
 #include "db/seeder.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstring>
-#include <fstream>
 #include <memory>
 #include <pqxx/pqxx>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -27,9 +19,8 @@
 #include "gtest/gtest.h"
 #include "tests/db/catalog.h"
 #include "tests/db/migration_files.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
-
-extern char** environ;
 
 namespace tutoring::db {
 namespace {
@@ -46,6 +37,8 @@ using ::testing::UnorderedElementsAreArray;
 using ::tutoring::testing::BinaryPath;
 using ::tutoring::testing::CreateMigratedDatabase;
 using ::tutoring::testing::DumpSchema;
+using ::tutoring::testing::ProcessResult;
+using ::tutoring::testing::RunProcess;
 using ::tutoring::testing::TempDir;
 using ::tutoring::testing::TestDatabase;
 
@@ -119,67 +112,13 @@ grouped AS (
 runs AS (SELECT user_id, count(*) AS length FROM grouped GROUP BY user_id, g)
 )sql";
 
-struct ProcessResult {
-  bool exited = false;  // false: killed by a signal (e.g. abort)
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
 // Runs tutoring-seed with `args`, DATABASE_URL removed from the environment
 // and `env` ("NAME=value") added; waits for it.
 ProcessResult RunSeedBinary(const std::vector<std::string>& args,
                             const std::vector<std::string>& env = {}) {
-  static int counter = 0;
-  TempDir scratch;
-  const std::string out_path = scratch.File(absl::StrCat("out", counter));
-  const std::string err_path = scratch.File(absl::StrCat("err", counter++));
-  std::vector<std::string> argv_strings = {BinaryPath("TUTORING_SEED_BIN")};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (!absl::StartsWith(*e, "DATABASE_URL=")) env_strings.emplace_back(*e);
-  }
-  env_strings.insert(env_strings.end(), env.begin(), env.end());
-  std::vector<char*> argv;
-  for (std::string& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  const int error =
-      posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ProcessResult result;
-  if (error != 0) {
-    ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << strerror(error);
-    return result;
-  }
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) {
-    ADD_FAILURE() << "waitpid failed";
-    return result;
-  }
-  result.exited = WIFEXITED(status);
-  result.exit_code = result.exited ? WEXITSTATUS(status) : -1;
-  result.out = ReadAll(out_path);
-  result.err = ReadAll(err_path);
-  return result;
+  std::vector<std::string> argv = {BinaryPath("TUTORING_SEED_BIN")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, env, {"DATABASE_URL"});
 }
 
 // A normal exit with `code` and exactly one line on stderr, prefixed with the

@@ -1,0 +1,107 @@
+#include "tests/support/subprocess.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace tutoring::testing {
+namespace {
+
+std::string ReadAndRemove(const std::string& path) {
+  std::ostringstream contents;
+  {
+    std::ifstream in(path);
+    contents << in.rdbuf();
+  }
+  std::remove(path.c_str());
+  return contents.str();
+}
+
+bool IsUnset(const char* entry, const std::vector<std::string>& unset) {
+  for (const std::string& name : unset) {
+    if (absl::StartsWith(entry, name + "=")) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Subprocess::Subprocess(const std::vector<std::string>& argv,
+                       const std::vector<std::string>& env,
+                       const std::vector<std::string>& unset) {
+  static int counter = 0;
+  const std::string base = absl::StrCat(::testing::TempDir(), "/subprocess_",
+                                        getpid(), "_", counter++);
+  out_path_ = base + ".out";
+  err_path_ = base + ".err";
+
+  std::vector<std::string> argv_strings = argv;
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!IsUnset(*e, unset)) env_strings.emplace_back(*e);
+  }
+  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  std::vector<char*> argv_pointers;
+  for (std::string& s : argv_strings) argv_pointers.push_back(s.data());
+  argv_pointers.push_back(nullptr);
+  std::vector<char*> env_pointers;
+  for (std::string& s : env_strings) env_pointers.push_back(s.data());
+  env_pointers.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path_.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int error = posix_spawn(&pid_, argv_pointers[0], &actions, nullptr,
+                                argv_pointers.data(), env_pointers.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) {
+    ADD_FAILURE() << "posix_spawn " << argv_pointers[0] << ": "
+                  << std::strerror(error);
+    pid_ = -1;
+  }
+}
+
+Subprocess::~Subprocess() {
+  if (pid_ > 0) Wait();
+}
+
+ProcessResult Subprocess::Wait() {
+  ProcessResult result;
+  if (pid_ <= 0) return result;
+  int status = 0;
+  const pid_t waited = waitpid(pid_, &status, 0);
+  pid_ = -1;
+  if (waited <= 0) {
+    ADD_FAILURE() << "waitpid failed: " << std::strerror(errno);
+    return result;
+  }
+  result.exited = WIFEXITED(status);
+  result.exit_code = result.exited ? WEXITSTATUS(status) : -1;
+  result.out = ReadAndRemove(out_path_);
+  result.err = ReadAndRemove(err_path_);
+  return result;
+}
+
+ProcessResult RunProcess(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& env,
+                         const std::vector<std::string>& unset) {
+  return Subprocess(argv, env, unset).Wait();
+}
+
+}  // namespace tutoring::testing
