@@ -11,7 +11,9 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 
 namespace tutoring {
 namespace {
@@ -116,6 +118,12 @@ std::vector<std::string> ParseCommandLine(int argc, char** argv,
     result.emplace_back(positional[i]);
   }
   return result;
+}
+
+std::string OneLine(absl::string_view message) {
+  return absl::StrJoin(absl::StrSplit(message, absl::ByAnyChar("\r\n\t"),
+                                      absl::SkipWhitespace()),
+                       " ");
 }
 
 }  // namespace tutoring

@@ -30,6 +30,11 @@ std::vector<std::string> ParseCommandLine(int argc, char** argv,
                                           absl::string_view usage,
                                           absl::Span<const FlagFromEnv> env);
 
+// `message` on a single line, for the one-line errors the command-line tools
+// promise: libpq's messages span several ("...failed: Connection refused\n\t
+// Is the server running..."); line breaks and tabs become single spaces.
+std::string OneLine(absl::string_view message);
+
 }  // namespace tutoring
 
 #endif  // TUTORING_COMMON_COMMAND_LINE_H_

@@ -56,16 +56,8 @@ constexpr tutoring::FlagFromEnv kEnvFlags[] = {
     {"migrations_dir", "MIGRATIONS_DIR"},
 };
 
-// Errors from libpq span several lines ("...failed: Connection refused\n\tIs
-// the server running..."); the contract is one line.
-std::string OneLine(absl::string_view message) {
-  return absl::StrJoin(absl::StrSplit(message, absl::ByAnyChar("\r\n\t"),
-                                      absl::SkipWhitespace()),
-                       " ");
-}
-
 int Fail(int exit_code, absl::string_view message) {
-  std::fprintf(stderr, "tutoring-migrate: %s\n", OneLine(message).c_str());
+  std::fprintf(stderr, "tutoring-migrate: %s\n", tutoring::OneLine(message).c_str());
   return exit_code;
 }
 

@@ -59,16 +59,8 @@ constexpr tutoring::FlagFromEnv kEnvFlags[] = {
     {"database_url", "DATABASE_URL"},
 };
 
-// Errors from libpq span several lines ("...failed: Connection refused\n\tIs
-// the server running..."); the contract is one line.
-std::string OneLine(absl::string_view message) {
-  return absl::StrJoin(absl::StrSplit(message, absl::ByAnyChar("\r\n\t"),
-                                      absl::SkipWhitespace()),
-                       " ");
-}
-
 int Fail(int exit_code, absl::string_view message) {
-  std::fprintf(stderr, "tutoring-seed: %s\n", OneLine(message).c_str());
+  std::fprintf(stderr, "tutoring-seed: %s\n", tutoring::OneLine(message).c_str());
   return exit_code;
 }
 
