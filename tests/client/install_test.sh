@@ -13,17 +13,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 
 psql="$(pg_config --bindir)/psql"
-admin="$TUTORING_TEST_DATABASE_URL"
-db="client_install_$$"
-url="${admin%/*}/$db"
 scratch="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  "$psql" -X -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
+# shellcheck source=tests/support/live_server.sh
+source "$src/tests/support/live_server.sh"
+trap 'stop_live_server; rm -rf "$scratch"' EXIT
 fail() { echo "install_test: $*" >&2; exit 1; }
 
 # 1. Install, then move the prefix.
@@ -61,20 +54,10 @@ grep -qF "$prefix/include/tutoring/client.h" "$scratch/deps" \
   || fail "the example did not compile against the installed client.h"
 
 # 3. A server over known rows.
-"$psql" -X -q -v ON_ERROR_STOP=1 "$admin" -c "CREATE DATABASE $db"
-"$TUTORING_MIGRATE_BIN" --database-url="$url" --migrations-dir="$src/migrations" up >/dev/null
-"$psql" -X -q -v ON_ERROR_STOP=1 "$url" -f "$here/fixture.sql" >/dev/null
-log="$scratch/server.log"
-"$TUTORING_SERVER_BIN" --listen=127.0.0.1:0 --database-url="$url" --health-interval=100ms 2>"$log" &
-server_pid=$!
-port=""
-for _ in $(seq 100); do
-  port="$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" | head -n 1)"
-  [[ -n "$port" ]] && grep -q "health SERVING" "$log" && break
-  sleep 0.1
-done
-[[ -n "$port" ]] || { cat "$log" >&2; fail "server did not start"; }
-target="127.0.0.1:$port"
+create_scratch_db "client_install_$$" "$here/fixture.sql"
+url="$scratch_url"
+start_server "$scratch/server.log" || fail "server did not start"
+target="127.0.0.1:$server_port"
 
 # 4. The example's answers against SQL's.
 as_of="2026-01-12T20:00:00Z"

@@ -1,0 +1,51 @@
+# Sourced by the shell tests that need a live tutoring-server over a scratch
+# database (tests/interop, tests/client/install_test.sh). Needs
+# TUTORING_TEST_DATABASE_URL, TUTORING_MIGRATE_BIN and TUTORING_SERVER_BIN
+# (ctest sets them) and $src, the source tree.
+#
+#   create_scratch_db NAME FIXTURE.sql   sets $scratch_url; migrated, loaded
+#   start_server LOGFILE                 sets $server_port once SERVING
+#   stop_live_server                     kills the server, drops the database
+# Call stop_live_server from the caller's EXIT trap.
+
+live_psql="$(pg_config --bindir)/psql"
+live_admin="${TUTORING_TEST_DATABASE_URL:?run through ctest (scripts/test)}"
+scratch_db=""
+scratch_url=""
+server_pid=""
+server_port=""
+
+create_scratch_db() {
+  scratch_db="$1"
+  scratch_url="${live_admin%/*}/$scratch_db"
+  "$live_psql" -X -q -v ON_ERROR_STOP=1 "$live_admin" -c "CREATE DATABASE $scratch_db"
+  "$TUTORING_MIGRATE_BIN" --database-url="$scratch_url" \
+    --migrations-dir="$src/migrations" up >/dev/null
+  "$live_psql" -X -q -v ON_ERROR_STOP=1 "$scratch_url" -f "$2" >/dev/null
+}
+
+start_server() {
+  local log="$1" _
+  "$TUTORING_SERVER_BIN" --listen=127.0.0.1:0 --database-url="$scratch_url" \
+    --health-interval=100ms 2>"$log" &
+  server_pid=$!
+  for _ in $(seq 100); do
+    server_port="$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" 2>/dev/null | head -n 1)"
+    [[ -n "$server_port" ]] && grep -q "health SERVING" "$log" && return 0
+    sleep 0.1
+  done
+  cat "$log" >&2
+  echo "tutoring-server did not start" >&2
+  return 1
+}
+
+stop_live_server() {
+  if [[ -n "$server_pid" ]]; then
+    kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    server_pid=""
+  fi
+  if [[ -n "$scratch_db" ]]; then
+    "$live_psql" -X -q "$live_admin" \
+      -c "DROP DATABASE IF EXISTS $scratch_db WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+}
