@@ -62,13 +62,14 @@ TEST(StreakOracleTest, SeededUsersMatchTheOracleInFourZonesAtTwoInstants) {
   const std::map<int64_t, std::vector<RawRow>> rows =
       LoadRows(connection, id_array);
 
-  // Just after the last activity, and 60 days earlier at 04:59:30 UTC,
-  // which is 23:59:30 of the previous day in New York (winter) and 18:59:30
-  // in Kiritimati: local-midnight boundaries land differently per zone.
+  // Just after the last activity, and 60 days earlier at 03:59:30 UTC,
+  // which is 23:59:30 of the previous day in New York (summer time, the
+  // seeded window lies in it), 09:29:30 in Kolkata and 17:59:30 in
+  // Kiritimati: local-midnight boundaries land differently per zone.
   const absl::CivilDay latest_day = absl::ToCivilDay(latest, absl::UTCTimeZone());
   const std::vector<absl::Time> instants = {
       latest + absl::Hours(1),
-      absl::FromCivil(absl::CivilSecond(latest_day - 60) + 4 * 3600 + 59 * 60 + 30,
+      absl::FromCivil(absl::CivilSecond(latest_day - 60) + 3 * 3600 + 59 * 60 + 30,
                       absl::UTCTimeZone())};
 
   int nonzero_current = 0, compared = 0;
