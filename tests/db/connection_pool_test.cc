@@ -2,11 +2,11 @@
 // cancellation, broken connections, overflow.
 #include "db/connection_pool.h"
 
+#include <functional>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -53,9 +53,9 @@ class ConnectionPoolTest : public ::testing::Test {
         TestDatabase::Create("pool");
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
-    application_name_ = absl::StrCat("pool-test-", ::testing::UnitTest::GetInstance()
-                                                       ->current_test_info()
-                                                       ->name());
+    application_name_ = absl::StrCat(
+        "pool-test-",
+        ::testing::UnitTest::GetInstance()->current_test_info()->name());
   }
 
   PoolOptions Options(int pool_size, int max_overflow, int max_waiting) {
@@ -198,15 +198,21 @@ TEST_F(ConnectionPoolTest, DeadlineCancelsTheRunningQuery) {
   EXPECT_TRUE(next.Wait().ok());
 }
 
-TEST_F(ConnectionPoolTest, CancelStopsTheRunningQuery) {
-  auto pool = MakePool(Options(1, 0, 10));
+// Runs a 30 s query that the call cancels once the task has started; the
+// task waits `before_query` before sending it, so the cancel can land while
+// no statement runs. The call must end CANCELLED promptly, nothing running.
+void ExpectCancelStopsTheQuery(ConnectionPool& pool,
+                               std::shared_ptr<CallContext> call,
+                               absl::Duration before_query,
+                               absl::Duration within,
+                               const std::function<int()>& active_queries) {
   Outcome outcome;
-  std::shared_ptr<CallContext> call = Call(absl::Seconds(30));
   absl::Notification started;
-  pool->Run(
+  pool.Run(
       call,
-      [&started](Session& session) {
+      [&started, before_query](Session& session) {
         started.Notify();
+        absl::SleepFor(before_query);
         pqxx::nontransaction tx(session.connection());
         tx.exec("SELECT pg_sleep(30)");
         return absl::OkStatus();
@@ -216,32 +222,23 @@ TEST_F(ConnectionPoolTest, CancelStopsTheRunningQuery) {
   const absl::Time cancelled_at = absl::Now();
   call->Cancel();
   EXPECT_EQ(outcome.Wait().code(), absl::StatusCode::kCancelled);
-  EXPECT_LT(outcome.finished_at() - cancelled_at, absl::Seconds(2));
-  EXPECT_EQ(ActiveQueries(), 0);
+  EXPECT_LT(outcome.finished_at() - cancelled_at, within);
+  EXPECT_EQ(active_queries(), 0);
+}
+
+TEST_F(ConnectionPoolTest, CancelStopsTheRunningQuery) {
+  auto pool = MakePool(Options(1, 0, 10));
+  ExpectCancelStopsTheQuery(*pool, Call(absl::Seconds(30)),
+                            absl::ZeroDuration(), absl::Seconds(2),
+                            [this] { return ActiveQueries(); });
 }
 
 TEST_F(ConnectionPoolTest, CancelBeforeTheQueryIsSentStillStopsIt) {
   auto pool = MakePool(Options(1, 0, 10));
-  Outcome outcome;
-  std::shared_ptr<CallContext> call = Call(absl::Seconds(30));
-  absl::Notification started;
-  pool->Run(
-      call,
-      [&started](Session& session) {
-        started.Notify();
-        // The cancel lands here, while no statement runs on the server.
-        absl::SleepFor(absl::Milliseconds(300));
-        pqxx::nontransaction tx(session.connection());
-        tx.exec("SELECT pg_sleep(30)");
-        return absl::OkStatus();
-      },
-      outcome.Callback());
-  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  const absl::Time cancelled_at = absl::Now();
-  call->Cancel();
-  EXPECT_EQ(outcome.Wait().code(), absl::StatusCode::kCancelled);
-  EXPECT_LT(outcome.finished_at() - cancelled_at, absl::Seconds(3));
-  EXPECT_EQ(ActiveQueries(), 0);
+  // The cancel lands during the 300 ms wait, while no statement runs.
+  ExpectCancelStopsTheQuery(*pool, Call(absl::Seconds(30)),
+                            absl::Milliseconds(300), absl::Seconds(3),
+                            [this] { return ActiveQueries(); });
 }
 
 TEST_F(ConnectionPoolTest, CancelWhileQueuedAnswersPromptly) {
