@@ -143,7 +143,7 @@ void CheckFlagsOrExit(int argc, char** argv) {
 int main(int argc, char** argv) {
   CheckFlagsOrExit(argc, argv);
   const std::vector<std::string> args =
-      tutoring::ParseCommandLine(argc, argv, kUsage, {});
+      tutoring::ParseCommandLine(argc, argv, kUsage, {}).positional;
   if (!args.empty()) {
     UsageError(absl::StrCat("unexpected argument \"", args[0], "\""));
   }

@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include "absl/flags/commandlineflag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -18,106 +17,171 @@
 namespace tutoring {
 namespace {
 
-// absl's --help shows only flags defined in a file named after the binary;
-// our flags live in main.cc, so show every flag but absl's own.
-bool IsOwnFlagFile(absl::string_view filename) {
-  return !absl::StrContains(filename, "absl/");
+// The name usage errors start with; set by ParseCommandLine.
+std::string& ProgramName() {
+  static std::string* name = new std::string("program");
+  return *name;
 }
 
-// absl flag names are C identifiers (`--database_url`); the documented
-// spelling is `--database-url`. Rewrites the name part of every flag argument
-// before a bare "--" to the absl spelling. Values passed as separate
-// arguments keep their dashes: a name must start with a letter, so "-1" is
-// left alone.
-std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
-  std::vector<std::string> args(argv, argv + argc);
-  for (size_t i = 1; i < args.size(); ++i) {
-    std::string& arg = args[i];
-    if (arg == "--") break;
-    if (arg.size() < 2 || arg[0] != '-') continue;
-    const size_t name_begin = arg[1] == '-' ? 2 : 1;
-    const size_t name_end = std::min(arg.find('='), arg.size());
-    if (name_begin >= name_end || !absl::ascii_isalpha(arg[name_begin])) {
-      continue;
-    }
-    std::replace(arg.begin() + name_begin, arg.begin() + name_end, '-', '_');
-  }
-  return args;
+// absl keeps its own flags (--flagfile, --fromenv, ...) next to ours; only
+// the program's flags are listed in --help and accepted on the command line.
+bool IsOwnFlag(const absl::CommandLineFlag& flag) {
+  return !absl::StrContains(flag.Filename(), "absl/");
 }
 
-bool WantsHelp(const std::vector<std::string>& args) {
-  for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--") return false;
-    if (args[i] == "--help" || args[i] == "-help" || args[i] == "-h") {
-      return true;
-    }
-  }
-  return false;
+std::string Dashed(absl::string_view absl_name) {
+  return absl::StrReplaceAll(absl_name, {{"_", "-"}});
 }
 
-// absl's own --help exits with status 1 and prints absl names; ours exits 0
-// and lists the program's flags as they are documented (dashed).
 [[noreturn]] void PrintHelpAndExit(absl::string_view usage) {
   std::vector<const absl::CommandLineFlag*> flags;
   for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (IsOwnFlagFile(flag->Filename())) flags.push_back(flag);
+    if (IsOwnFlag(*flag)) flags.push_back(flag);
   }
   std::sort(flags.begin(), flags.end(),
             [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
   std::printf("%.*s\n\nFlags:\n", static_cast<int>(usage.size()), usage.data());
   for (const absl::CommandLineFlag* flag : flags) {
-    const std::string name = absl::StrReplaceAll(flag->Name(), {{"_", "-"}});
-    std::printf("  --%s (default: \"%s\")\n      %s\n", name.c_str(),
-                flag->DefaultValue().c_str(), flag->Help().c_str());
+    std::printf("  --%s (default: \"%s\")\n      %s\n",
+                Dashed(flag->Name()).c_str(), flag->DefaultValue().c_str(),
+                flag->Help().c_str());
   }
   std::fflush(stdout);
   std::exit(0);
 }
 
+// "-5" and "-0.5" are values, not flags.
+bool IsNumber(absl::string_view arg) {
+  int64_t i = 0;
+  double d = 0;
+  return absl::SimpleAtoi(arg, &i) || absl::SimpleAtod(arg, &d);
+}
+
+absl::CommandLineFlag* FindOwnFlag(const std::string& name) {
+  absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+  return flag != nullptr && IsOwnFlag(*flag) ? flag : nullptr;
+}
+
 }  // namespace
 
-std::vector<std::string> ParseCommandLine(int argc, char** argv,
-                                          absl::string_view usage,
-                                          absl::Span<const FlagFromEnv> env) {
-  absl::FlagsUsageConfig config;
-  config.contains_help_flags = &IsOwnFlagFile;
-  config.contains_helpshort_flags = &IsOwnFlagFile;
-  absl::SetFlagsUsageConfig(config);
-  absl::SetProgramUsageMessage(usage);
-
-  std::vector<std::string> args = NormalizeFlagNames(argc, argv);
-  if (WantsHelp(args)) PrintHelpAndExit(usage);
-
-  // Environment values are applied first so that absl's parse of the command
-  // line overrides them: absl 20220623 keeps "was this flag on the command
-  // line?" private, so asking afterwards is not possible.
-  for (const FlagFromEnv& binding : env) {
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(binding.flag);
+CommandLine ParseCommandLine(int argc, char** argv, absl::string_view usage,
+                             absl::Span<const FlagFromEnv> env) {
+  if (argc > 0) {
+    const absl::string_view path = argv[0];
+    ProgramName() = std::string(path.substr(path.rfind('/') + 1));
+  }
+  CommandLine result;
+  // Command-line values are set after the environment's, so they win.
+  std::vector<std::pair<absl::CommandLineFlag*, std::string>> values;
+  bool flags_ended = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (flags_ended || arg.size() < 2 || arg[0] != '-' || IsNumber(arg)) {
+      result.positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      flags_ended = true;
+      continue;
+    }
+    const std::string body = arg.substr(arg[1] == '-' ? 2 : 1);
+    const size_t equals = body.find('=');
+    const std::string name =
+        absl::StrReplaceAll(body.substr(0, equals), {{"-", "_"}});
+    if (name == "help" || name == "h" || name == "helpfull") {
+      PrintHelpAndExit(usage);
+    }
+    absl::CommandLineFlag* flag = FindOwnFlag(name);
+    bool negated = false;
+    if (flag == nullptr && absl::StartsWith(name, "no")) {
+      flag = FindOwnFlag(name.substr(2));
+      negated = flag != nullptr && flag->IsOfType<bool>();
+      if (!negated) flag = nullptr;
+    }
     if (flag == nullptr) {
-      std::fprintf(stderr, "internal error: no flag --%s for %s\n",
-                   binding.flag, binding.env);
-      std::exit(2);
+      ExitUsageError(absl::StrCat("unknown flag --", Dashed(name)));
+    }
+    const std::string dashed = Dashed(flag->Name());
+    std::string value;
+    if (negated) {
+      if (equals != std::string::npos) {
+        ExitUsageError(absl::StrCat("--no", dashed, " takes no value"));
+      }
+      value = "false";
+    } else if (equals != std::string::npos) {
+      value = body.substr(equals + 1);
+    } else if (flag->IsOfType<bool>()) {
+      value = "true";
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      ExitUsageError(absl::StrCat("--", dashed, " needs a value"));
+    }
+    result.given.insert(std::string(flag->Name()));
+    values.emplace_back(flag, std::move(value));
+  }
+
+  for (const FlagFromEnv& binding : env) {
+    absl::CommandLineFlag* flag = FindOwnFlag(binding.flag);
+    if (flag == nullptr) {
+      // A programming error in the binding table, not a user's.
+      std::fprintf(stderr, "%s: internal error: no flag --%s for %s\n",
+                   ProgramName().c_str(), binding.flag, binding.env);
+      std::abort();
     }
     const char* value = std::getenv(binding.env);
-    if (value == nullptr) continue;
+    if (value == nullptr || result.given.count(std::string(flag->Name())) > 0)
+      continue;
     std::string error;
     if (!flag->ParseFrom(value, &error)) {
-      std::fprintf(stderr, "invalid value for environment variable %s: %s\n",
-                   binding.env, error.c_str());
-      std::exit(2);
+      ExitUsageError(absl::StrCat("invalid value for environment variable ",
+                                  binding.env, ": ", error));
     }
   }
-
-  std::vector<char*> normalized_argv;
-  for (std::string& arg : args) normalized_argv.push_back(arg.data());
-  const std::vector<char*> positional = absl::ParseCommandLine(
-      static_cast<int>(normalized_argv.size()), normalized_argv.data());
-
-  std::vector<std::string> result;
-  for (size_t i = 1; i < positional.size(); ++i) {
-    result.emplace_back(positional[i]);
+  for (const auto& [flag, value] : values) {
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      ExitUsageError(absl::StrCat("invalid value for --", Dashed(flag->Name()),
+                                  ": ", error));
+    }
   }
   return result;
+}
+
+void ExitUsageError(absl::string_view message) {
+  std::fprintf(stderr, "%s: %s (see --help)\n", ProgramName().c_str(),
+               OneLine(message).c_str());
+  std::fflush(stderr);
+  std::exit(kExitUsage);
+}
+
+absl::Status RequirePositive(absl::string_view flag, absl::Duration value) {
+  if (value > absl::ZeroDuration() && value != absl::InfiniteDuration()) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, " must be a positive duration, got ",
+                   absl::FormatDuration(value)));
+}
+
+absl::Status RequireNonNegative(absl::string_view flag, absl::Duration value) {
+  if (value >= absl::ZeroDuration() && value != absl::InfiniteDuration()) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, " must be zero or a positive duration, got ",
+                   absl::FormatDuration(value)));
+}
+
+absl::Status RequireAtLeast(absl::string_view flag, int64_t value,
+                            int64_t minimum) {
+  if (value >= minimum) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, " must be >= ", minimum, ", got ", value));
+}
+
+void ExitIfUsageError(const absl::Status& status) {
+  if (!status.ok()) ExitUsageError(status.message());
 }
 
 std::string OneLine(absl::string_view message) {

@@ -10,15 +10,15 @@
 #define TUTORING_STATUS_CONCAT_(a, b) TUTORING_STATUS_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define RETURN_IF_ERROR(expr)                  \
-  do {                                         \
-    const ::absl::Status status_ = (expr);     \
-    if (!status_.ok()) return status_;         \
+#define RETURN_IF_ERROR(expr)              \
+  do {                                     \
+    const ::absl::Status status_ = (expr); \
+    if (!status_.ok()) return status_;     \
   } while (0)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status,
 // otherwise moves the value into `lhs` (which may be a declaration).
-#define ASSIGN_OR_RETURN(lhs, rexpr)                                       \
+#define ASSIGN_OR_RETURN(lhs, rexpr)                                        \
   ASSIGN_OR_RETURN_IMPL_(TUTORING_STATUS_CONCAT_(statusor_, __LINE__), lhs, \
                          rexpr)
 #define ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \

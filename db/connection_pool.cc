@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-
 #include <pqxx/pqxx>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "db/connection_string.h"
-#include "db/pg_error.h"
+#include "db/postgres/connection_string.h"
+#include "db/postgres/sql_state.h"
+#include "db/pqxx/pqxx_status.h"
 #include "db/session.h"
 
 namespace tutoring::db {
@@ -37,8 +37,8 @@ struct ConnectionPool::Worker {
   std::thread thread;
 
   // Protected by the pool's mu_.
-  absl::CondVar cv;                 // signalled when a job is assigned
-  std::unique_ptr<Job> assigned;    // set by the dispatcher for this worker
+  absl::CondVar cv;               // signalled when a job is assigned
+  std::unique_ptr<Job> assigned;  // set by the dispatcher for this worker
   std::shared_ptr<CallContext> running_call;  // housekeeper's view
   uint64_t running_job_id = 0;
   // Cancel requests sent for the running job; the next one is due at
@@ -62,12 +62,6 @@ struct ConnectionPool::Worker {
   bool used = false;
 };
 
-void CallContext::Cancel() {
-  if (cancelled_.exchange(true, std::memory_order_acq_rel)) return;
-  ConnectionPool* pool = pool_.load(std::memory_order_acquire);
-  if (pool != nullptr) pool->WakeHousekeeper();
-}
-
 absl::StatusOr<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(
     PoolOptions options, const Clock& clock) {
   if (options.pool_size < 1) {
@@ -75,24 +69,21 @@ absl::StatusOr<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(
         absl::StrCat("pool size must be >= 1, got ", options.pool_size));
   }
   if (options.max_overflow < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max overflow must be >= 0, got ", options.max_overflow));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max overflow must be >= 0, got ", options.max_overflow));
   }
   if (options.max_waiting < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max waiting must be >= 0, got ", options.max_waiting));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max waiting must be >= 0, got ", options.max_waiting));
   }
   if (options.acquire_timeout <= absl::ZeroDuration() ||
       options.connect_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         "acquire and connect timeouts must be positive");
   }
-  const int64_t connect_seconds = std::max<int64_t>(
-      2, absl::ToInt64Seconds(absl::Ceil(options.connect_timeout,
-                                         absl::Seconds(1))));
   absl::StatusOr<std::string> connection_string = WithConnectionDefaults(
       options.database_url,
-      {{"connect_timeout", absl::StrCat(connect_seconds)},
+      {{"connect_timeout", ConnectTimeoutSeconds(options.connect_timeout)},
        {"fallback_application_name", options.application_name}});
   if (!connection_string.ok()) return connection_string.status();
   return std::unique_ptr<ConnectionPool>(new ConnectionPool(
@@ -154,7 +145,7 @@ void ConnectionPool::Run(std::shared_ptr<CallContext> call, Task task,
       rejection = absl::DeadlineExceededError(
           "deadline passed before the database was asked");
     } else {
-      call->pool_.store(this, std::memory_order_release);
+      call->SetCancelListener(this);
       auto job = std::make_unique<Job>();
       job->call = std::move(call);
       job->task = std::move(task);
@@ -306,8 +297,8 @@ absl::Status ConnectionPool::Execute(Worker* worker, Job& job) {
       return absl::DeadlineExceededError(
           "deadline passed while waiting for a database connection");
     }
-    if (worker->connection != nullptr &&
-        clock_.Now() - worker->connected_at >= options_.max_connection_lifetime) {
+    if (worker->connection != nullptr && clock_.Now() - worker->connected_at >=
+                                             options_.max_connection_lifetime) {
       CloseConnection(worker);
     }
     if (worker->connection == nullptr) {
@@ -387,6 +378,8 @@ void ConnectionPool::SendCancel(Worker* worker, uint64_t job_id) {
   }
 }
 
+void ConnectionPool::OnCallCancelled() { WakeHousekeeper(); }
+
 void ConnectionPool::WakeHousekeeper() {
   absl::MutexLock lock(&mu_);
   housekeeper_cv_.Signal();
@@ -409,9 +402,9 @@ void ConnectionPool::HousekeeperLoop() {
         status = absl::DeadlineExceededError(
             "deadline passed while waiting for a database connection");
       } else if (now >= acquire_limit) {
-        status = absl::ResourceExhaustedError(absl::StrCat(
-            "no database connection became free within ",
-            absl::FormatDuration(options_.acquire_timeout)));
+        status = absl::ResourceExhaustedError(
+            absl::StrCat("no database connection became free within ",
+                         absl::FormatDuration(options_.acquire_timeout)));
       }
       if (status.ok()) {
         wake = std::min({wake, job.call->deadline(), acquire_limit});
@@ -427,7 +420,8 @@ void ConnectionPool::HousekeeperLoop() {
     for (auto& worker : workers_) {
       Worker* w = worker.get();
       if (w->running_call == nullptr) continue;
-      if (w->running_call->IsCancelled() || now >= w->running_call->deadline()) {
+      if (w->running_call->IsCancelled() ||
+          now >= w->running_call->deadline()) {
         // A cancel request only stops a statement the server is running; one
         // that arrives before the task sends its query (or between two of
         // its statements) is lost, so repeat it until the job ends.

@@ -11,8 +11,8 @@
 // time before latency only grows. Size the sum over all replicas to that
 // (e.g. 4 replicas against a 16-core server on SSD: 2 x 16 + 4 = 36, so
 // pool_size 9 each), keep it well under max_connections, and let the bounded
-// queue absorb bursts. max_overflow adds short-lived connections for bursts of slow
-// queries; max_waiting turns overload into RESOURCE_EXHAUSTED at once
+// queue absorb bursts. max_overflow adds short-lived connections for bursts of
+// slow queries; max_waiting turns overload into RESOURCE_EXHAUSTED at once
 // instead of unbounded latency.
 #ifndef TUTORING_DB_CONNECTION_POOL_H_
 #define TUTORING_DB_CONNECTION_POOL_H_
@@ -33,6 +33,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "db/call_context.h"
 
 namespace tutoring::db {
 
@@ -79,41 +80,16 @@ struct PoolOptions {
   std::vector<PreparedStatement> prepared_statements;
 };
 
-// State of one call, shared by the caller (who may cancel it) and the pool.
-// Thread-safe.
-class CallContext {
- public:
-  explicit CallContext(absl::Time deadline) : deadline_(deadline) {}
-  CallContext(const CallContext&) = delete;
-  CallContext& operator=(const CallContext&) = delete;
-
-  absl::Time deadline() const { return deadline_; }
-
-  // Asks the pool to abandon the call: if it still waits for a connection it
-  // completes with CANCELLED promptly; if its query runs, the pool sends the
-  // server a cancel request. Idempotent; any thread.
-  void Cancel();
-  bool IsCancelled() const { return cancelled_.load(std::memory_order_acquire); }
-
- private:
-  friend class ConnectionPool;
-
-  const absl::Time deadline_;
-  std::atomic<bool> cancelled_{false};
-  // The pool the call was submitted to (to wake its housekeeper on Cancel).
-  std::atomic<ConnectionPool*> pool_{nullptr};
-};
-
 // Counters for tests and logs.
 struct PoolStats {
   int open_connections = 0;
   int busy = 0;
   int waiting = 0;
-  int64_t connects = 0;        // successful connects since start
+  int64_t connects = 0;  // successful connects since start
   int64_t connect_failures = 0;
 };
 
-class ConnectionPool {
+class ConnectionPool final : public CancelListener {
  public:
   // Work done on a pooled connection. It may throw anything libpqxx throws;
   // the pool converts exceptions to Status (db/pg_error.h). It may run twice
@@ -176,7 +152,8 @@ class ConnectionPool {
   // Picks an idle worker (pooled connections first), or nullptr.
   Worker* TakeIdleWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  friend class CallContext;
+  // CancelListener: wakes the housekeeper to answer or cancel at once.
+  void OnCallCancelled() override ABSL_LOCKS_EXCLUDED(mu_);
 
   // Constant after construction.
   const PoolOptions options_;

@@ -1,8 +1,7 @@
 #include "db/pg_repository.h"
 
-#include <utility>
-
 #include <pqxx/pqxx>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -17,7 +16,7 @@ namespace {
 
 // Columns every user query returns, in this order; created_at as Unix
 // microseconds, exact.
-#define TUTORING_USER_COLUMNS                                        \
+#define TUTORING_USER_COLUMNS                                              \
   "id, email, display_name, role::text, is_active, onboarding_completed, " \
   "(extract(epoch FROM created_at) * 1000000)::int8"
 
@@ -56,7 +55,7 @@ constexpr char kUserRole[] = "user_role";
 constexpr char kUserRoleSql[] =
     "SELECT role::text, is_active FROM users WHERE id = $1";
 
-#define TUTORING_EXERCISE_COLUMNS                           \
+#define TUTORING_EXERCISE_COLUMNS                       \
   "id, title, difficulty::text, programming_language, " \
   "(extract(epoch FROM created_at) * 1000000)::int8"
 
@@ -203,8 +202,7 @@ std::string ToPgTimestamp(absl::Time t) {
   const absl::Time micros =
       absl::FromUnixMicros(absl::ToUnixMicros(t));  // floor
   const absl::TimeZone::CivilInfo info = absl::UTCTimeZone().At(micros);
-  const int64_t sub_micros =
-      absl::ToInt64Microseconds(info.subsecond);
+  const int64_t sub_micros = absl::ToInt64Microseconds(info.subsecond);
   return absl::StrFormat("%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
                          info.cs.year(), info.cs.month(), info.cs.day(),
                          info.cs.hour(), info.cs.minute(), info.cs.second(),
@@ -256,8 +254,7 @@ PoolOptions PgRepository::ConfigurePool(PoolOptions options,
   const std::vector<PreparedStatement>& statements = Statements();
   options.prepared_statements.insert(options.prepared_statements.end(),
                                      statements.begin(), statements.end());
-  options.session_setup.push_back(
-      "SET default_transaction_read_only = on");
+  options.session_setup.push_back("SET default_transaction_read_only = on");
   options.session_setup.push_back(
       absl::StrCat("SET statement_timeout = ",
                    absl::ToInt64Milliseconds(statement_timeout)));
@@ -281,10 +278,9 @@ void PgRepository::ListActiveUsers(const ActiveUsersFilter& filter,
                                               : kActiveUsersByRole,
                                           role, page.after_id, limit));
         }
-        return ToUsers(tx.exec_prepared(filter.pending_onboarding_only
-                                            ? kActiveUsersPending
-                                            : kActiveUsers,
-                                        page.after_id, limit));
+        return ToUsers(tx.exec_prepared(
+            filter.pending_onboarding_only ? kActiveUsersPending : kActiveUsers,
+            page.after_id, limit));
       },
       std::move(done));
 }
@@ -297,10 +293,9 @@ void PgRepository::ListUsersByRole(UserRole role, const KeysetPage& page,
       [role, page](pqxx::connection& connection)
           -> absl::StatusOr<std::vector<UserRow>> {
         pqxx::nontransaction tx(connection);
-        return ToUsers(tx.exec_prepared(kUsersByRole,
-                                        std::string(RoleName(role)),
-                                        page.after_id,
-                                        static_cast<int64_t>(page.limit)));
+        return ToUsers(
+            tx.exec_prepared(kUsersByRole, std::string(RoleName(role)),
+                             page.after_id, static_cast<int64_t>(page.limit)));
       },
       std::move(done));
 }

@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "db/connection_pool.h"
+#include "db/call_context.h"
 
 namespace tutoring::db {
 
@@ -111,9 +111,8 @@ class Repository {
   // Activity of each of `user_ids` (distinct ids; one query for all), in
   // IANA zone `time_zone` (already validated), as of `as_of`. One entry per
   // id, in any order; missing users have user_exists == false.
-  virtual void GetActivity(std::vector<int64_t> user_ids,
-                           std::string time_zone, absl::Time as_of,
-                           std::shared_ptr<CallContext> call,
+  virtual void GetActivity(std::vector<int64_t> user_ids, std::string time_zone,
+                           absl::Time as_of, std::shared_ptr<CallContext> call,
                            Callback<std::vector<UserActivity>> done) = 0;
 
   // Asks the database a trivial question, ahead of queued calls.

@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "db/connection_pool.h"
+#include "db/call_context.h"
 
 namespace tutoring::server {
 

@@ -18,7 +18,7 @@
 #include "common/clock.h"
 #include "common/command_line.h"
 #include "db/connection_pool.h"
-#include "db/connection_string.h"
+#include "db/postgres/connection_string.h"
 #include "db/pg_repository.h"
 #include "server/page_token.h"
 #include "server/server.h"
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
       "Usage: tutoring-server [--listen=host:port] [--database-url=DSN] ...\n"
       "Every flag can also come from the environment variable named in its "
       "help; the command line wins.",
-      kEnvironment);
+      kEnvironment).positional;
   // Logs go to stderr (stdout stays free for tools that wrap the server).
   spdlog::set_default_logger(spdlog::stderr_color_mt("tutoring-server"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",

@@ -2,7 +2,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "db/migrator.h"
+#include "db/migrate/migrator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/db/migration_files.h"

@@ -210,10 +210,9 @@ TEST_F(MigrateCliTest, FlagsOverrideTheEnvironment) {
   EXPECT_THAT(status.out, HasSubstr("pending"));
 }
 
-TEST_F(MigrateCliTest, UnreachableOrMalformedDatabaseUrlFailsWithOneLine) {
+TEST_F(MigrateCliTest, UnreachableDatabaseFailsWithOneLineAndStatusOne) {
   for (const char* url :
-       {"postgresql://nobody@127.0.0.1:1/x", "host=127.0.0.1 port=notaport",
-        "postgresql://[bad"}) {
+       {"postgresql://nobody@127.0.0.1:1/x", "host=127.0.0.1 port=notaport"}) {
     SCOPED_TRACE(url);
     for (const char* command : {"up", "status"}) {
       const ProcessResult result =
@@ -222,6 +221,17 @@ TEST_F(MigrateCliTest, UnreachableOrMalformedDatabaseUrlFailsWithOneLine) {
       ExpectOneLineFailure(result);
       EXPECT_EQ(result.exit_code, 1);
     }
+  }
+}
+
+TEST_F(MigrateCliTest, MalformedDatabaseUrlIsAUsageError) {
+  for (const char* command : {"up", "status"}) {
+    const ProcessResult result =
+        Run({"--database-url=postgresql://u:secret@[bad",
+             "--migrations-dir=" + MigrationsDir(), command});
+    ExpectOneLineFailure(result);
+    EXPECT_EQ(result.exit_code, 64);
+    EXPECT_THAT(result.err, Not(HasSubstr("secret")));
   }
 }
 
@@ -234,7 +244,7 @@ TEST_F(MigrateCliTest, MissingMigrationsFolderFailsWithOneLine) {
   EXPECT_FALSE(RelationExists(url_, "schema_migrations"));
 }
 
-TEST_F(MigrateCliTest, UsageErrorsExitWithStatusTwo) {
+TEST_F(MigrateCliTest, UsageErrorsExitWithStatus64) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"up"},  // no database URL anywhere
         With({}), With({"sideways"}), With({"up", "down"}),
@@ -242,7 +252,7 @@ TEST_F(MigrateCliTest, UsageErrorsExitWithStatusTwo) {
         With({"status", "--to=1"})}) {
     const ProcessResult result = Run(args);
     ExpectOneLineFailure(result);
-    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_EQ(result.exit_code, 64) << result.err;
   }
   EXPECT_FALSE(RelationExists(url_, "schema_migrations"));
 }

@@ -1,7 +1,7 @@
 // The bulk seeder (db/seeder.h) and its binary tutoring-seed, against real
 // databases of the test cluster. Distribution checks compute the ground truth
 // with SQL (PostgreSQL's own time zone conversion for local midnights).
-#include "db/seeder.h"
+#include "db/seed/seeder.h"
 
 #include <algorithm>
 #include <memory>
@@ -496,23 +496,23 @@ TEST(SeedCli, UnreachableServerFailsWithOneLine) {
       RunSeedBinary({"--database-url", "host=127.0.0.1 port=notaport"}), 1);
 }
 
-TEST(SeedCli, MalformedInputFailsWithOneLineAndStatusTwo) {
-  ExpectOneLineFailure(RunSeedBinary({"--database-url", "postgresql://["}), 2);
+TEST(SeedCli, MalformedInputFailsWithOneLineAndStatus64) {
+  ExpectOneLineFailure(RunSeedBinary({"--database-url", "postgresql://["}), 64);
   ExpectOneLineFailure(
       RunSeedBinary({"--database-url", "postgresql://nobody@127.0.0.1:1/x",
                      "--end-date", "2026-13-01"}),
-      2);
+      64);
   ExpectOneLineFailure(
       RunSeedBinary({"--database-url", "postgresql://nobody@127.0.0.1:1/x",
                      "--users", "0"}),
-      2);
-  ExpectOneLineFailure(RunSeedBinary({}), 2);  // no database URL
+      64);
+  ExpectOneLineFailure(RunSeedBinary({}), 64);  // no database URL
 }
 
 TEST(SeedCli, ErrorsDoNotRepeatTheDatabaseUrl) {
   const ProcessResult result =
       RunSeedBinary({"--database-url", "postgresql://u:secret@[::1/x"});
-  ExpectOneLineFailure(result, 2);
+  ExpectOneLineFailure(result, 64);
   EXPECT_THAT(result.err, Not(HasSubstr("secret")));
 }
 

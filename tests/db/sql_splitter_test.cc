@@ -1,4 +1,4 @@
-#include "db/sql_splitter.h"
+#include "db/migrate/sql_splitter.h"
 
 #include <string>
 #include <vector>

@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "db/migrator.h"
+#include "db/migrate/migrator.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/server_harness.h"
 #include "tests/support/test_database.h"

@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "db/seeder.h"
+#include "db/seed/seeder.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/server_harness.h"
 #include "tests/support/test_database.h"

@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "db/migrator.h"
+#include "db/migrate/migrator.h"
 
 namespace tutoring::testing {
 namespace {

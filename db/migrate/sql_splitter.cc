@@ -1,4 +1,4 @@
-#include "db/sql_splitter.h"
+#include "db/migrate/sql_splitter.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"

@@ -1,4 +1,4 @@
-#include "db/seeder.h"
+#include "db/seed/seeder.h"
 
 #include <algorithm>
 #include <array>
@@ -15,8 +15,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "common/status_macros.h"
-#include "db/connection_string.h"
-#include "db/pg_error.h"
+#include "db/pqxx/connect.h"
+#include "db/pqxx/pqxx_status.h"
 
 namespace tutoring::db {
 namespace {
@@ -892,15 +892,6 @@ absl::Status Vacuum(pqxx::connection& connection, SeedStats* stats) {
   return absl::OkStatus();
 }
 
-// libpq quotes a malformed URI in its error message, password included;
-// the message is for logs, so the URI is replaced by a placeholder.
-absl::Status WithoutUrl(const absl::Status& status, absl::string_view url) {
-  if (url.empty() || !absl::StrContains(status.message(), url)) return status;
-  return absl::Status(
-      status.code(),
-      absl::StrReplaceAll(status.message(), {{url, "<database URL>"}}));
-}
-
 }  // namespace
 
 absl::string_view SeedTimeZoneOfUser(int64_t user_id) {
@@ -912,16 +903,8 @@ absl::StatusOr<SeedStats> SeedDatabaseWithStats(const std::string& database_url,
   const auto start = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(ValidateOptions(options));
   ASSIGN_OR_RETURN(const Plan plan, MakePlan(options));
-  absl::StatusOr<std::string> conninfo =
-      WithConnectionDefaults(database_url, {{"connect_timeout", "10"}});
-  if (!conninfo.ok()) return WithoutUrl(conninfo.status(), database_url);
-  std::unique_ptr<pqxx::connection> connection;
-  try {
-    connection = std::make_unique<pqxx::connection>(*conninfo);
-  } catch (...) {
-    return WithoutUrl(StatusFromCurrentException("connecting to the database"),
-                      *conninfo);
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<pqxx::connection> connection,
+                   ConnectPqxx(database_url, absl::Seconds(10)));
   // libpqxx prints server notices (and errors it cannot throw, e.g. from a
   // destructor) to stderr; a library reports through its Status only.
   const pqxx::quiet_errorhandler quiet(*connection);

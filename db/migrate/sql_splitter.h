@@ -1,8 +1,8 @@
 // Splits a PostgreSQL script into single statements, for the migrations that
 // must run outside a transaction (a multi-statement query string is one
 // implicit transaction, which CREATE INDEX CONCURRENTLY refuses).
-#ifndef TUTORING_DB_SQL_SPLITTER_H_
-#define TUTORING_DB_SQL_SPLITTER_H_
+#ifndef TUTORING_DB_MIGRATE_SQL_SPLITTER_H_
+#define TUTORING_DB_MIGRATE_SQL_SPLITTER_H_
 
 #include <string>
 #include <vector>
@@ -26,4 +26,4 @@ std::vector<std::string> SplitSqlStatements(absl::string_view script);
 
 }  // namespace tutoring::db
 
-#endif  // TUTORING_DB_SQL_SPLITTER_H_
+#endif  // TUTORING_DB_MIGRATE_SQL_SPLITTER_H_

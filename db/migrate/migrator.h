@@ -8,8 +8,8 @@
 //   -- tutoring:no-transaction
 // runs outside a transaction (needed for CREATE INDEX CONCURRENTLY); every
 // other file runs in one transaction together with its bookkeeping row.
-#ifndef TUTORING_DB_MIGRATOR_H_
-#define TUTORING_DB_MIGRATOR_H_
+#ifndef TUTORING_DB_MIGRATE_MIGRATOR_H_
+#define TUTORING_DB_MIGRATE_MIGRATOR_H_
 
 #include <cstdint>
 #include <functional>
@@ -97,7 +97,7 @@ struct MigratorOptions {
   absl::Duration lock_poll_interval = absl::Milliseconds(150);
 
   // libpq connect_timeout, added to the URL unless it sets one itself.
-  // Rounded down to whole seconds, at least 2 (libpq's minimum).
+  // Rounded up to whole seconds, at least 2 (libpq's minimum).
   // Default: 10 seconds.
   absl::Duration connect_timeout = absl::Seconds(10);
 
@@ -137,7 +137,8 @@ struct MigratorOptions {
 // IF NOT EXISTS would keep; drop it by hand before re-running.
 //
 // Errors common to every call:
-//   UNAVAILABLE          the server cannot be reached, or the URL is malformed
+//   INVALID_ARGUMENT     the URL is malformed
+//   UNAVAILABLE          the server cannot be reached
 //   FAILED_PRECONDITION  an applied migration's file changed or is missing
 //   from a failing file  the status pg_error.h gives the SQL error, with the
 //                        message naming the file
@@ -183,4 +184,4 @@ absl::Status MigrateUp(const std::string& database_url,
 
 }  // namespace tutoring::db
 
-#endif  // TUTORING_DB_MIGRATOR_H_
+#endif  // TUTORING_DB_MIGRATE_MIGRATOR_H_

@@ -26,8 +26,8 @@
 //                   'pending', 'in_progress' or 'skipped'. Ids run user by
 //                   user and, within a user, in created_at order.
 // Timestamps have microsecond precision.
-#ifndef TUTORING_DB_SEEDER_H_
-#define TUTORING_DB_SEEDER_H_
+#ifndef TUTORING_DB_SEED_SEEDER_H_
+#define TUTORING_DB_SEED_SEEDER_H_
 
 #include <cstdint>
 #include <string>
@@ -136,4 +136,4 @@ absl::Status SeedDatabase(const std::string& database_url,
 
 }  // namespace tutoring::db
 
-#endif  // TUTORING_DB_SEEDER_H_
+#endif  // TUTORING_DB_SEED_SEEDER_H_

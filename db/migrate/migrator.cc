@@ -1,4 +1,4 @@
-#include "db/migrator.h"
+#include "db/migrate/migrator.h"
 
 #include <openssl/evp.h>
 
@@ -8,11 +8,10 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <pqxx/pqxx>
 #include <sstream>
 #include <thread>
 #include <utility>
-
-#include <pqxx/pqxx>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -23,8 +22,9 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
-#include "db/pg_error.h"
-#include "db/sql_splitter.h"
+#include "db/migrate/sql_splitter.h"
+#include "db/pqxx/connect.h"
+#include "db/pqxx/pqxx_status.h"
 
 namespace tutoring::db {
 namespace {
@@ -65,8 +65,6 @@ constexpr absl::string_view kTryLock = "SELECT pg_try_advisory_lock($1)";
 
 // Server NOTICEs (e.g. "relation already exists, skipping") would otherwise
 // be printed to stderr by libpq's default notice processor.
-constexpr absl::string_view kQuietNotices = "SET client_min_messages = warning";
-
 std::string Label(int version, absl::string_view name) {
   return absl::StrFormat("%04d_%s", version, name);
 }
@@ -132,47 +130,9 @@ bool ParseFileName(absl::string_view file_name, int* version, std::string* name,
 
 using Connection = std::unique_ptr<pqxx::connection>;
 
-std::string WithConnectTimeout(const std::string& url, absl::Duration timeout) {
-  // An explicit setting in the URL wins.
-  if (absl::StrContains(url, "connect_timeout")) return url;
-  const int64_t seconds = std::max<int64_t>(2, absl::ToInt64Seconds(timeout));
-  if (absl::StartsWith(url, "postgresql://") ||
-      absl::StartsWith(url, "postgres://")) {
-    const char* separator = absl::StrContains(url, "?") ? "&" : "?";
-    return absl::StrCat(url, separator, "connect_timeout=", seconds);
-  }
-  return absl::StrCat(url, " connect_timeout=", seconds);
-}
-
-// libpq quotes a malformed URI in its error message, password included;
-// error messages end up in logs, so the URI is replaced by a placeholder.
-absl::Status WithoutConnectionString(const absl::Status& status,
-                                     const std::string& conninfo) {
-  if (conninfo.empty() || !absl::StrContains(status.message(), conninfo)) {
-    return status;
-  }
-  absl::Status redacted(
-      status.code(),
-      absl::StrReplaceAll(status.message(), {{conninfo, "<database URL>"}}));
-  status.ForEachPayload(
-      [&redacted](absl::string_view type_url, const absl::Cord& payload) {
-        redacted.SetPayload(type_url, payload);
-      });
-  return redacted;
-}
-
 absl::StatusOr<Connection> Connect(const std::string& url,
                                    const MigratorOptions& options) {
-  const std::string conninfo = WithConnectTimeout(url, options.connect_timeout);
-  try {
-    auto connection = std::make_unique<pqxx::connection>(conninfo);
-    pqxx::nontransaction tx(*connection);
-    tx.exec0(std::string(kQuietNotices));
-    return connection;
-  } catch (...) {
-    return WithoutConnectionString(
-        StatusFromCurrentException("connecting to the database"), conninfo);
-  }
+  return ConnectPqxx(url, options.connect_timeout);
 }
 
 // Polls pg_try_advisory_lock instead of blocking in pg_advisory_lock: see the

@@ -1,13 +1,15 @@
-#include "db/connection_string.h"
+#include "db/postgres/connection_string.h"
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 
 namespace tutoring::db {
@@ -26,12 +28,14 @@ absl::StatusOr<Conninfo> Parse(absl::string_view url) {
   char* error = nullptr;
   Conninfo options(PQconninfoParse(std::string(url).c_str(), &error));
   if (options == nullptr) {
-    std::string reason = error != nullptr
-                             ? std::string(absl::StripTrailingAsciiWhitespace(error))
-                             : "out of memory";
+    std::string reason =
+        error != nullptr
+            ? std::string(absl::StripTrailingAsciiWhitespace(error))
+            : "out of memory";
     PQfreemem(error);
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid database URL: ", reason));
+    return RedactConnectionString(absl::InvalidArgumentError(absl::StrCat(
+                                      "invalid database URL: ", reason)),
+                                  url);
   }
   return options;
 }
@@ -81,6 +85,25 @@ std::string DescribeConnectionString(absl::string_view url) {
     }
   }
   return parts.empty() ? "<libpq defaults>" : absl::StrJoin(parts, " ");
+}
+
+std::string ConnectTimeoutSeconds(absl::Duration timeout) {
+  const int64_t seconds = std::max<int64_t>(
+      2, absl::ToInt64Seconds(absl::Ceil(timeout, absl::Seconds(1))));
+  return absl::StrCat(seconds);
+}
+
+absl::Status RedactConnectionString(const absl::Status& status,
+                                    absl::string_view url) {
+  if (url.empty() || !absl::StrContains(status.message(), url)) return status;
+  absl::Status redacted(
+      status.code(),
+      absl::StrReplaceAll(status.message(), {{url, "<database URL>"}}));
+  status.ForEachPayload(
+      [&redacted](absl::string_view type_url, const absl::Cord& payload) {
+        redacted.SetPayload(type_url, payload);
+      });
+  return redacted;
 }
 
 }  // namespace tutoring::db

@@ -1,5 +1,5 @@
 // tutoring-migrate: applies, reverts and checks the schema migrations.
-// Exit status: 0 on success, 1 when the operation fails, 2 for a usage error.
+// Exit status: 0 on success, 1 when the operation fails, 64 for a usage error.
 // Errors are one line on stderr: "tutoring-migrate: <message>".
 #include <algorithm>
 #include <cstdio>
@@ -17,7 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/command_line.h"
-#include "db/migrator.h"
+#include "db/migrate/migrator.h"
 
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL URL (postgresql://user@host:port/db) or key=value DSN; "
@@ -49,7 +49,7 @@ constexpr char kUsage[] =
     "  verify                    fail unless every migration is applied and\n"
     "                            unchanged\n"
     "\n"
-    "Exit status: 0 ok, 1 failure, 2 usage error.";
+    "Exit status: 0 ok, 1 failure, 64 usage error.";
 
 constexpr tutoring::FlagFromEnv kEnvFlags[] = {
     {"database_url", "DATABASE_URL"},
@@ -57,7 +57,8 @@ constexpr tutoring::FlagFromEnv kEnvFlags[] = {
 };
 
 int Fail(int exit_code, absl::string_view message) {
-  std::fprintf(stderr, "tutoring-migrate: %s\n", tutoring::OneLine(message).c_str());
+  std::fprintf(stderr, "tutoring-migrate: %s\n",
+               tutoring::OneLine(message).c_str());
   return exit_code;
 }
 
@@ -93,32 +94,32 @@ void PrintStatus(const std::vector<tutoring::db::MigrationState>& states) {
 
 int Run(const std::vector<std::string>& args) {
   if (args.size() != 1) {
-    return Fail(2,
-                args.empty()
-                    ? "missing command (up, down, status or verify); see --help"
-                    : absl::StrCat("expected one command, got: ",
-                                   absl::StrJoin(args, " ")));
+    tutoring::ExitUsageError(
+        args.empty() ? "missing command (up, down, status or verify)"
+                     : absl::StrCat("expected one command, got: ",
+                                    absl::StrJoin(args, " ")));
   }
   const std::string& command = args[0];
   const std::optional<int> to = absl::GetFlag(FLAGS_to);
   const std::optional<int> steps = absl::GetFlag(FLAGS_steps);
   if (command != "up" && command != "down" && command != "status" &&
       command != "verify") {
-    return Fail(2, absl::StrCat("unknown command \"", command,
-                                "\" (up, down, status or verify)"));
+    tutoring::ExitUsageError(absl::StrCat("unknown command \"", command,
+                                          "\" (up, down, status or verify)"));
   }
   if (steps.has_value() && command != "down") {
-    return Fail(2, "--steps is only valid with down");
+    tutoring::ExitUsageError("--steps is only valid with down");
   }
   if (to.has_value() && command != "up" && command != "down") {
-    return Fail(2, "--to is only valid with up or down");
+    tutoring::ExitUsageError("--to is only valid with up or down");
   }
   if (to.has_value() && steps.has_value()) {
-    return Fail(2, "give --steps or --to, not both");
+    tutoring::ExitUsageError("give --steps or --to, not both");
   }
   const std::string database_url = absl::GetFlag(FLAGS_database_url);
   if (database_url.empty()) {
-    return Fail(2, "no database: pass --database-url or set DATABASE_URL");
+    tutoring::ExitUsageError(
+        "no database: pass --database-url or set DATABASE_URL");
   }
 
   absl::StatusOr<std::vector<tutoring::db::Migration>> migrations =
@@ -147,14 +148,18 @@ int Run(const std::vector<std::string>& args) {
     status = migrator.Verify();
     if (status.ok()) PrintLine("database matches the migrations folder");
   }
-  return status.ok() ? 0 : Fail(1, status.message());
+  if (status.ok()) return 0;
+  return Fail(status.code() == absl::StatusCode::kInvalidArgument
+                  ? tutoring::kExitUsage
+                  : 1,
+              status.message());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args =
-      tutoring::ParseCommandLine(argc, argv, kUsage, kEnvFlags);
+      tutoring::ParseCommandLine(argc, argv, kUsage, kEnvFlags).positional;
   // The library returns Status for everything it expects; this catches the
   // rest (e.g. std::bad_alloc) so that no failure ends in an abort.
   try {

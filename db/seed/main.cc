@@ -1,6 +1,6 @@
 // tutoring-seed: replaces the contents of users, exercises and user_exercises
 // with the deterministic dataset of db/seeder.h.
-// Exit status: 0 on success, 1 when seeding fails, 2 for a usage error.
+// Exit status: 0 on success, 1 when seeding fails, 64 for a usage error.
 // Errors are one line on stderr: "tutoring-seed: <message>".
 #include <cstdint>
 #include <cstdio>
@@ -19,7 +19,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/command_line.h"
-#include "db/seeder.h"
+#include "db/seed/seeder.h"
 
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL URL (postgresql://user@host:port/db) or key=value DSN; "
@@ -53,14 +53,15 @@ constexpr char kUsage[] =
     "                     [--end-date YYYY-MM-DD|today] [--database-url URL]\n"
     "\n"
     "Prints one line with the row counts and the time taken.\n"
-    "Exit status: 0 ok, 1 failure, 2 usage error.";
+    "Exit status: 0 ok, 1 failure, 64 usage error.";
 
 constexpr tutoring::FlagFromEnv kEnvFlags[] = {
     {"database_url", "DATABASE_URL"},
 };
 
 int Fail(int exit_code, absl::string_view message) {
-  std::fprintf(stderr, "tutoring-seed: %s\n", tutoring::OneLine(message).c_str());
+  std::fprintf(stderr, "tutoring-seed: %s\n",
+               tutoring::OneLine(message).c_str());
   return exit_code;
 }
 
@@ -70,8 +71,8 @@ std::string Seconds(absl::Duration d) {
 
 int Run(const std::vector<std::string>& args) {
   if (!args.empty()) {
-    return Fail(2, absl::StrCat("unexpected arguments: ",
-                                absl::StrJoin(args, " "), "; see --help"));
+    tutoring::ExitUsageError(
+        absl::StrCat("unexpected arguments: ", absl::StrJoin(args, " ")));
   }
   tutoring::db::SeedOptions options;
   options.users = absl::GetFlag(FLAGS_users);
@@ -84,21 +85,22 @@ int Run(const std::vector<std::string>& args) {
     options.end_date =
         absl::ToCivilDay(tutoring::RealClock().Now(), absl::UTCTimeZone());
   } else if (!absl::ParseCivilTime(end_date, &options.end_date)) {
-    return Fail(2,
-                absl::StrCat("--end-date must be YYYY-MM-DD or today, got \"",
-                             end_date, "\""));
+    tutoring::ExitUsageError(absl::StrCat(
+        "--end-date must be YYYY-MM-DD or today, got \"", end_date, "\""));
   }
   const std::string database_url = absl::GetFlag(FLAGS_database_url);
   if (database_url.empty()) {
-    return Fail(2, "no database: pass --database-url or set DATABASE_URL");
+    tutoring::ExitUsageError(
+        "no database: pass --database-url or set DATABASE_URL");
   }
 
   const absl::StatusOr<tutoring::db::SeedStats> stats =
       tutoring::db::SeedDatabaseWithStats(database_url, options);
   if (!stats.ok()) {
-    return Fail(
-        stats.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
-        stats.status().message());
+    return Fail(stats.status().code() == absl::StatusCode::kInvalidArgument
+                    ? tutoring::kExitUsage
+                    : 1,
+                stats.status().message());
   }
   std::printf(
       "seeded %lld users, %lld exercises, %lld user_exercises (seed %llu, "
@@ -119,7 +121,7 @@ int Run(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args =
-      tutoring::ParseCommandLine(argc, argv, kUsage, kEnvFlags);
+      tutoring::ParseCommandLine(argc, argv, kUsage, kEnvFlags).positional;
   // The library returns Status for everything it expects; this catches the
   // rest (e.g. std::bad_alloc) so that no failure ends in an abort.
   try {
