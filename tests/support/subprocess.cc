@@ -1,6 +1,7 @@
 #include "tests/support/subprocess.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 extern char** environ;
@@ -20,14 +22,21 @@ extern char** environ;
 namespace tutoring::testing {
 namespace {
 
-std::string ReadAndRemove(const std::string& path) {
+// How often a waiting test looks at the child again (it reaps and reads
+// files; nothing here can be waited on directly).
+constexpr absl::Duration kPoll = absl::Milliseconds(5);
+
+std::string ReadFile(const std::string& path) {
   std::ostringstream contents;
-  {
-    std::ifstream in(path);
-    contents << in.rdbuf();
-  }
-  std::remove(path.c_str());
+  std::ifstream in(path);
+  contents << in.rdbuf();
   return contents.str();
+}
+
+std::string ReadAndRemove(const std::string& path) {
+  std::string contents = ReadFile(path);
+  std::remove(path.c_str());
+  return contents;
 }
 
 bool IsUnset(const char* entry, const std::vector<std::string>& unset) {
@@ -81,21 +90,69 @@ Subprocess::~Subprocess() {
   if (pid_ > 0) Wait();
 }
 
-ProcessResult Subprocess::Wait() {
+ProcessResult Subprocess::Finish(int wait_status) {
   ProcessResult result;
-  if (pid_ <= 0) return result;
-  int status = 0;
-  const pid_t waited = waitpid(pid_, &status, 0);
   pid_ = -1;
-  if (waited <= 0) {
-    ADD_FAILURE() << "waitpid failed: " << std::strerror(errno);
-    return result;
-  }
-  result.exited = WIFEXITED(status);
-  result.exit_code = result.exited ? WEXITSTATUS(status) : -1;
+  result.exited = WIFEXITED(wait_status);
+  result.exit_code = result.exited ? WEXITSTATUS(wait_status) : -1;
   result.out = ReadAndRemove(out_path_);
   result.err = ReadAndRemove(err_path_);
   return result;
+}
+
+ProcessResult Subprocess::Wait() {
+  if (pid_ <= 0) return ProcessResult();
+  if (reaped_status_.has_value()) return Finish(*reaped_status_);
+  int status = 0;
+  const pid_t waited = waitpid(pid_, &status, 0);
+  if (waited <= 0) {
+    ADD_FAILURE() << "waitpid failed: " << std::strerror(errno);
+    pid_ = -1;
+    return ProcessResult();
+  }
+  return Finish(status);
+}
+
+std::optional<ProcessResult> Subprocess::WaitFor(absl::Duration timeout) {
+  if (pid_ <= 0) return ProcessResult();
+  if (reaped_status_.has_value()) return Finish(*reaped_status_);
+  const absl::Time give_up = absl::Now() + timeout;
+  for (;;) {
+    int status = 0;
+    const pid_t waited = waitpid(pid_, &status, WNOHANG);
+    if (waited == pid_) return Finish(status);
+    if (waited < 0) {
+      ADD_FAILURE() << "waitpid failed: " << std::strerror(errno);
+      pid_ = -1;
+      return ProcessResult();
+    }
+    if (absl::Now() >= give_up) return std::nullopt;
+    absl::SleepFor(kPoll);
+  }
+}
+
+void Subprocess::Signal(int signal) {
+  if (pid_ > 0 && !reaped_status_.has_value()) kill(pid_, signal);
+}
+
+std::string Subprocess::Err() const { return ReadFile(err_path_); }
+
+std::string Subprocess::Out() const { return ReadFile(out_path_); }
+
+bool Subprocess::WaitForErr(absl::string_view text, absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  for (;;) {
+    if (absl::StrContains(Err(), text)) return true;
+    if (pid_ <= 0 || absl::Now() >= give_up) return false;
+    int status = 0;
+    if (!reaped_status_.has_value() &&
+        waitpid(pid_, &status, WNOHANG) == pid_) {
+      // Exited; Wait() reports it later.
+      reaped_status_ = status;
+    }
+    if (reaped_status_.has_value()) return absl::StrContains(Err(), text);
+    absl::SleepFor(kPoll);
+  }
 }
 
 ProcessResult RunProcess(const std::vector<std::string>& argv,

@@ -1,12 +1,17 @@
-// Runs a program of this project (a built binary) as a child process for
-// tests of its command-line behaviour: exit status, stdout, stderr.
+// The one way tests start a program of this project (a built binary) as a
+// child process: for its command-line behaviour (exit status, stdout,
+// stderr), or as a long-running server that the test signals and watches.
 #ifndef TUTORING_TESTS_SUPPORT_SUBPROCESS_H_
 #define TUTORING_TESTS_SUPPORT_SUBPROCESS_H_
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace tutoring::testing {
 
@@ -36,8 +41,30 @@ class Subprocess {
   // Waits for the child to exit and returns what it did.
   ProcessResult Wait();
 
+  // Waits up to `timeout` for the child to exit: what it did, or nullopt if
+  // it still runs.
+  std::optional<ProcessResult> WaitFor(absl::Duration timeout);
+
+  // Sends `signal` to the child (if it was started and not waited for).
+  void Signal(int signal);
+
+  // What the child has written to stderr (stdout) so far.
+  std::string Err() const;
+  std::string Out() const;
+
+  // Waits up to `timeout` until the child's stderr contains `text`; false if
+  // it does not by then or the child exits without writing it.
+  bool WaitForErr(absl::string_view text, absl::Duration timeout);
+
+  pid_t pid() const { return pid_; }
+
  private:
+  // Collects the exit of an already reaped child.
+  ProcessResult Finish(int wait_status);
+
   pid_t pid_ = -1;
+  // Set when a look at the child found it exited before Wait() was called.
+  std::optional<int> reaped_status_;
   std::string out_path_;
   std::string err_path_;
 };

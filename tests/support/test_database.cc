@@ -5,7 +5,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-
 #include <pqxx/pqxx>
 
 #include "absl/status/status.h"
@@ -59,7 +58,8 @@ absl::StatusOr<std::unique_ptr<TestDatabase>> TestDatabase::Create(
   try {
     pqxx::connection admin(AdminDatabaseUrl());
     pqxx::nontransaction tx(admin);
-    tx.exec0("DROP DATABASE IF EXISTS " + tx.quote_name(name) + " WITH (FORCE)");
+    tx.exec0("DROP DATABASE IF EXISTS " + tx.quote_name(name) +
+             " WITH (FORCE)");
     tx.exec0("CREATE DATABASE " + tx.quote_name(name));
   } catch (const std::exception& e) {
     return absl::UnavailableError(
@@ -76,7 +76,8 @@ TestDatabase::~TestDatabase() {
   try {
     pqxx::connection admin(AdminDatabaseUrl());
     pqxx::nontransaction tx(admin);
-    tx.exec0("DROP DATABASE IF EXISTS " + tx.quote_name(name_) + " WITH (FORCE)");
+    tx.exec0("DROP DATABASE IF EXISTS " + tx.quote_name(name_) +
+             " WITH (FORCE)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dropping test database %s: %s\n", name_.c_str(),
                  e.what());
@@ -85,7 +86,8 @@ TestDatabase::~TestDatabase() {
 
 absl::StatusOr<std::unique_ptr<TestDatabase>> CreateMigratedDatabase(
     absl::string_view prefix) {
-  absl::StatusOr<std::unique_ptr<TestDatabase>> db = TestDatabase::Create(prefix);
+  absl::StatusOr<std::unique_ptr<TestDatabase>> db =
+      TestDatabase::Create(prefix);
   if (!db.ok()) return db.status();
   absl::Status migrated = db::MigrateUp((*db)->url(), MigrationsDir());
   if (!migrated.ok()) return migrated;

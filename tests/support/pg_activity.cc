@@ -1,0 +1,54 @@
+#include "tests/support/pg_activity.h"
+
+#include <exception>
+#include <pqxx/pqxx>
+
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+namespace tutoring::testing {
+namespace {
+
+constexpr char kActiveQueriesSql[] =
+    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
+    " AND state = 'active' AND query NOT LIKE 'SELECT 1%'";
+
+constexpr char kSessionsSql[] =
+    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1";
+
+int Count(const std::string& database_url, const char* sql,
+          absl::string_view application_name) {
+  try {
+    pqxx::connection connection(database_url);
+    pqxx::nontransaction tx(connection);
+    return tx.exec_params1(sql, std::string(application_name))[0].as<int>();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "pg_stat_activity: " << e.what();
+    return -1;
+  }
+}
+
+}  // namespace
+
+int ActiveQueries(const std::string& database_url,
+                  absl::string_view application_name) {
+  return Count(database_url, kActiveQueriesSql, application_name);
+}
+
+int WaitForActiveQueries(const std::string& database_url,
+                         absl::string_view application_name, int want,
+                         absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  for (;;) {
+    const int active = ActiveQueries(database_url, application_name);
+    if (active == want || active < 0 || absl::Now() >= give_up) return active;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
+int Sessions(const std::string& database_url,
+             absl::string_view application_name) {
+  return Count(database_url, kSessionsSql, application_name);
+}
+
+}  // namespace tutoring::testing
