@@ -13,6 +13,9 @@
 
 namespace tutoring::db {
 
+// Default of the statement_timeout backstop (ConfigurePool).
+inline constexpr absl::Duration kDefaultStatementTimeout = absl::Seconds(60);
+
 class PgRepository final : public Repository {
  public:
   // Adds what the repository's connections need to `options`: its prepared

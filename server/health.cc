@@ -1,8 +1,8 @@
 #include "server/health.h"
 
-#include <memory>
-
 #include <spdlog/spdlog.h>
+
+#include <memory>
 
 #include "db/call_context.h"
 
@@ -86,18 +86,18 @@ void HealthReporter::Loop() {
     // answer.
     const absl::Time give_up = deadline + absl::Seconds(1);
     while (!answered_ && !stopping_) {
-      if (cv_.WaitWithTimeout(&mu_, give_up - clock_.Now())) break;
+      if (WaitUntil(clock_, cv_, mu_, give_up)) break;
     }
     if (stopping_) break;
-    if (!answered_) answer_ = absl::DeadlineExceededError("probe never answered");
+    if (!answered_)
+      answer_ = absl::DeadlineExceededError("probe never answered");
     // A full queue means the database is answering others: keep the status.
     if (answer_.code() != absl::StatusCode::kResourceExhausted || first) {
       Report(answer_.ok());
     }
     first = false;
     const absl::Time next = clock_.Now() + options_.interval;
-    while (!stopping_ && clock_.Now() < next) {
-      cv_.WaitWithTimeout(&mu_, next - clock_.Now());
+    while (!stopping_ && !WaitUntil(clock_, cv_, mu_, next)) {
     }
   }
 }

@@ -1,15 +1,15 @@
 // tutoring-server: serves tutoring.v1.TutoringService over gRPC from a
 // PostgreSQL database. The only place that reads flags and environment.
+#include <grpc/support/log.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -18,51 +18,61 @@
 #include "common/clock.h"
 #include "common/command_line.h"
 #include "db/connection_pool.h"
-#include "db/postgres/connection_string.h"
 #include "db/pg_repository.h"
+#include "db/postgres/connection_string.h"
 #include "server/page_token.h"
 #include "server/server.h"
 #include "server/time_zones.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+ABSL_FLAG(std::string, listen, tutoring::server::ServerOptions().listen_address,
           "host:port to serve gRPC on (env LISTEN_ADDRESS); port 0 picks one");
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection string, URI or key=value (env DATABASE_URL)");
-ABSL_FLAG(int, database_pool_size, 20,
+ABSL_FLAG(int, database_pool_size, tutoring::db::PoolOptions().pool_size,
           "connections kept open (env DATABASE_POOL_SIZE); size the sum over "
           "replicas to about 2 x database cores + disks, see "
           "db/connection_pool.h");
-ABSL_FLAG(int, database_max_overflow, 10,
+ABSL_FLAG(int, database_max_overflow, tutoring::db::PoolOptions().max_overflow,
           "extra connections opened while all pooled ones are busy, closed "
           "after --database-overflow-idle (env DATABASE_MAX_OVERFLOW)");
-ABSL_FLAG(absl::Duration, database_overflow_idle, absl::Seconds(30),
+ABSL_FLAG(absl::Duration, database_overflow_idle,
+          tutoring::db::PoolOptions().overflow_idle_timeout,
           "idle time after which an overflow connection closes "
           "(env DATABASE_OVERFLOW_IDLE)");
-ABSL_FLAG(absl::Duration, database_acquire_timeout, absl::Seconds(2),
+ABSL_FLAG(absl::Duration, database_acquire_timeout,
+          tutoring::db::PoolOptions().acquire_timeout,
           "longest a call waits for a free connection before "
           "RESOURCE_EXHAUSTED (env DATABASE_ACQUIRE_TIMEOUT)");
-ABSL_FLAG(int, database_max_waiting, 1000,
+ABSL_FLAG(int, database_max_waiting, tutoring::db::PoolOptions().max_waiting,
           "calls allowed to wait for a connection; more get "
           "RESOURCE_EXHAUSTED at once (env DATABASE_MAX_WAITING)");
-ABSL_FLAG(absl::Duration, database_max_lifetime, absl::Minutes(30),
+ABSL_FLAG(absl::Duration, database_max_lifetime,
+          tutoring::db::PoolOptions().max_connection_lifetime,
           "connections older than this are replaced "
           "(env DATABASE_MAX_CONNECTION_LIFETIME)");
-ABSL_FLAG(absl::Duration, database_connect_timeout, absl::Seconds(3),
+ABSL_FLAG(absl::Duration, database_connect_timeout,
+          tutoring::db::PoolOptions().connect_timeout,
           "timeout of one connection attempt (env DATABASE_CONNECT_TIMEOUT)");
-ABSL_FLAG(absl::Duration, statement_timeout, absl::Seconds(60),
+ABSL_FLAG(absl::Duration, statement_timeout,
+          tutoring::db::kDefaultStatementTimeout,
           "PostgreSQL statement_timeout, a backstop behind each call's own "
           "deadline (env DATABASE_STATEMENT_TIMEOUT)");
-ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(10),
+ABSL_FLAG(absl::Duration, default_deadline,
+          tutoring::server::GrpcServiceOptions().default_deadline,
           "deadline for calls that arrive without one (env DEFAULT_DEADLINE)");
-ABSL_FLAG(absl::Duration, health_interval, absl::Seconds(1),
+ABSL_FLAG(absl::Duration, health_interval,
+          tutoring::server::HealthOptions().interval,
           "time between database health probes (env HEALTH_CHECK_INTERVAL)");
-ABSL_FLAG(absl::Duration, health_timeout, absl::Seconds(1),
+ABSL_FLAG(absl::Duration, health_timeout,
+          tutoring::server::HealthOptions().timeout,
           "a probe slower than this marks the service NOT_SERVING "
           "(env HEALTH_CHECK_TIMEOUT)");
-ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
+ABSL_FLAG(absl::Duration, drain_delay,
+          tutoring::server::ServerOptions().drain_delay,
           "on SIGTERM, report NOT_SERVING this long before closing the "
           "listener (env SHUTDOWN_DRAIN_DELAY)");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+ABSL_FLAG(absl::Duration, shutdown_grace,
+          tutoring::server::ServerOptions().shutdown_grace,
           "on SIGTERM, time in-flight calls get to finish "
           "(env SHUTDOWN_GRACE_PERIOD)");
 ABSL_FLAG(std::string, page_token_key, "",
@@ -95,9 +105,67 @@ constexpr tutoring::FlagFromEnv kEnvironment[] = {
     {"tzdata", "TZDATA_FILE"},
 };
 
+// gRPC's own log lines, through the server's logger: one line each, in the
+// same format.
+void LogFromGrpc(gpr_log_func_args* args) {
+  const std::string message = tutoring::OneLine(args->message);
+  switch (args->severity) {
+    case GPR_LOG_SEVERITY_ERROR:
+      spdlog::error("grpc: {} ({}:{})", message, args->file, args->line);
+      break;
+    case GPR_LOG_SEVERITY_INFO:
+      spdlog::info("grpc: {}", message);
+      break;
+    default:
+      spdlog::debug("grpc: {}", message);
+      break;
+  }
+}
+
+// Startup failures: a bad flag value is a usage error (exit 64, one line);
+// anything else is logged and exits 1.
 int Fail(const absl::Status& status) {
-  spdlog::critical("tutoring-server: {}", std::string(status.message()));
+  if (status.code() == absl::StatusCode::kInvalidArgument) {
+    tutoring::ExitUsageError(status.message());
+  }
+  spdlog::critical("tutoring-server: {}", tutoring::OneLine(status.message()));
   return 1;
+}
+
+// Checks the flags whose values the option structs cannot judge alone.
+void CheckFlags() {
+  using tutoring::ExitIfUsageError;
+  using tutoring::RequireAtLeast;
+  using tutoring::RequireNonNegative;
+  using tutoring::RequirePositive;
+  ExitIfUsageError(RequireAtLeast("database-pool-size",
+                                  absl::GetFlag(FLAGS_database_pool_size), 1));
+  ExitIfUsageError(RequireAtLeast(
+      "database-max-overflow", absl::GetFlag(FLAGS_database_max_overflow), 0));
+  ExitIfUsageError(RequireAtLeast(
+      "database-max-waiting", absl::GetFlag(FLAGS_database_max_waiting), 0));
+  ExitIfUsageError(RequirePositive(
+      "database-overflow-idle", absl::GetFlag(FLAGS_database_overflow_idle)));
+  ExitIfUsageError(
+      RequirePositive("database-acquire-timeout",
+                      absl::GetFlag(FLAGS_database_acquire_timeout)));
+  ExitIfUsageError(RequirePositive("database-max-lifetime",
+                                   absl::GetFlag(FLAGS_database_max_lifetime)));
+  ExitIfUsageError(
+      RequirePositive("database-connect-timeout",
+                      absl::GetFlag(FLAGS_database_connect_timeout)));
+  ExitIfUsageError(RequirePositive("statement-timeout",
+                                   absl::GetFlag(FLAGS_statement_timeout)));
+  ExitIfUsageError(RequirePositive("default-deadline",
+                                   absl::GetFlag(FLAGS_default_deadline)));
+  ExitIfUsageError(
+      RequirePositive("health-interval", absl::GetFlag(FLAGS_health_interval)));
+  ExitIfUsageError(
+      RequirePositive("health-timeout", absl::GetFlag(FLAGS_health_timeout)));
+  ExitIfUsageError(
+      RequireNonNegative("drain-delay", absl::GetFlag(FLAGS_drain_delay)));
+  ExitIfUsageError(RequireNonNegative("shutdown-grace",
+                                      absl::GetFlag(FLAGS_shutdown_grace)));
 }
 
 }  // namespace
@@ -115,26 +183,32 @@ int main(int argc, char** argv) {
   // tests run with it on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
-  const std::vector<std::string> args = tutoring::ParseCommandLine(
-      argc, argv,
-      "Serves tutoring.v1.TutoringService from PostgreSQL.\n"
-      "Usage: tutoring-server [--listen=host:port] [--database-url=DSN] ...\n"
-      "Every flag can also come from the environment variable named in its "
-      "help; the command line wins.",
-      kEnvironment).positional;
+  const std::vector<std::string> args =
+      tutoring::ParseCommandLine(
+          argc, argv,
+          "Serves tutoring.v1.TutoringService from PostgreSQL.\n"
+          "Usage: tutoring-server [--listen=host:port] [--database-url=DSN] "
+          "...\n"
+          "Every flag can also come from the environment variable named in its "
+          "help; the command line wins.",
+          kEnvironment)
+          .positional;
   // Logs go to stderr (stdout stays free for tools that wrap the server).
   spdlog::set_default_logger(spdlog::stderr_color_mt("tutoring-server"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",
                       spdlog::pattern_time_type::utc);
+  gpr_set_log_function(&LogFromGrpc);
   if (!args.empty()) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("unexpected argument '", args[0], "' (see --help)")));
+    tutoring::ExitUsageError(
+        absl::StrCat("unexpected argument '", args[0], "'"));
   }
+  CheckFlags();
 
   tutoring::RealClock clock;
 
   absl::StatusOr<tutoring::server::TimeZoneNames> zones =
-      tutoring::server::TimeZoneNames::LoadFromFile(absl::GetFlag(FLAGS_tzdata));
+      tutoring::server::TimeZoneNames::LoadFromFile(
+          absl::GetFlag(FLAGS_tzdata));
   if (!zones.ok()) return Fail(zones.status());
 
   std::string token_key = absl::GetFlag(FLAGS_page_token_key);

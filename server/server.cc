@@ -1,28 +1,115 @@
 #include "server/server.h"
 
+#include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
-
-#include <chrono>
-
+#include <netdb.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace tutoring::server {
+namespace {
 
-TutoringServer::TutoringServer(const ServerOptions& options,
-                               std::unique_ptr<TutoringService> service,
-                               std::unique_ptr<ReflectionV1Service> reflection)
+// host:port or [v6]:port with a port in 0..65535. gRPC itself would take
+// "127.0.0.1:99999" as some other port, and a missing port as a default.
+absl::Status ValidateListenAddress(absl::string_view address) {
+  const size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == absl::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535 || address.substr(colon + 1).front() == '+') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen address must be host:port with a port in 0..65535, got \"",
+        address, "\""));
+  }
+  return absl::OkStatus();
+}
+
+// Binds (and releases) the address the way the listener will, to report why
+// it cannot be used in the operator's words ("Address already in use")
+// before gRPC tries; gRPC's own failure is a multi-line log and a null
+// server. Port 0 always binds.
+absl::Status CheckBindable(absl::string_view address) {
+  const size_t colon = address.rfind(':');
+  std::string host(address.substr(0, colon));
+  const std::string port(address.substr(colon + 1));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int error = getaddrinfo(host.empty() ? nullptr : host.c_str(),
+                                    port.c_str(), &hints, &found);
+      error != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", address, ": ", gai_strerror(error)));
+  }
+  std::string reason = "no address";
+  bool bound = false;
+  for (addrinfo* a = found; a != nullptr && !bound; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) {
+      reason = std::strerror(errno);
+      continue;
+    }
+    const int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      bound = true;
+    } else {
+      reason = std::strerror(errno);
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  if (bound) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("cannot listen on ", address, ": ", reason));
+}
+
+}  // namespace
+
+TutoringServer::TutoringServer(
+    const ServerOptions& options, const Clock& clock,
+    std::unique_ptr<TutoringService> service,
+    std::unique_ptr<GrpcTutoringService> grpc_service,
+    std::unique_ptr<ReflectionV1Service> reflection,
+    std::unique_ptr<grpc::Server> server, int port,
+    std::unique_ptr<HealthReporter> health)
     : options_(options),
+      clock_(clock),
       service_(std::move(service)),
-      reflection_(std::move(reflection)) {}
+      grpc_service_(std::move(grpc_service)),
+      reflection_(std::move(reflection)),
+      server_(std::move(server)),
+      port_(port),
+      health_(std::move(health)) {}
 
 absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
     const ServerOptions& options, db::Repository& repository,
     const PageTokenCodec& tokens, const TimeZoneNames& zones,
     const Clock& clock) {
+  if (absl::Status valid = ValidateListenAddress(options.listen_address);
+      !valid.ok()) {
+    return valid;
+  }
+  if (absl::Status bindable = CheckBindable(options.listen_address);
+      !bindable.ok()) {
+    return bindable;
+  }
   // Linking health.proto's generated code puts grpc.health.v1 in the
   // descriptor pool, so both reflection versions can describe it (gRPC's
   // built-in health service carries no descriptor of its own).
@@ -30,29 +117,36 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  auto server = std::unique_ptr<TutoringServer>(new TutoringServer(
-      options,
-      std::make_unique<TutoringService>(repository, tokens, zones, clock,
-                                        options.service),
+  auto service =
+      std::make_unique<TutoringService>(repository, tokens, zones, clock);
+  auto grpc_service =
+      std::make_unique<GrpcTutoringService>(*service, clock, options.service);
+  auto reflection =
       std::make_unique<ReflectionV1Service>(std::vector<std::string>{
           "tutoring.v1.TutoringService", "grpc.health.v1.Health",
           "grpc.reflection.v1.ServerReflection",
-          "grpc.reflection.v1alpha.ServerReflection"})));
+          "grpc.reflection.v1alpha.ServerReflection"});
 
   grpc::ServerBuilder builder;
+  int port = 0;
   builder.AddListeningPort(options.listen_address,
-                           grpc::InsecureServerCredentials(), &server->port_);
-  builder.RegisterService(server->service_.get());
-  builder.RegisterService(server->reflection_.get());
-  server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr || server->port_ == 0) {
+                           grpc::InsecureServerCredentials(), &port);
+  // Two servers on one port would split the traffic (and page tokens signed
+  // with per-process keys would fail on the other): refuse to start instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.RegisterService(grpc_service.get());
+  builder.RegisterService(reflection.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
     return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen_address));
+        absl::StrCat("cannot listen on ", options.listen_address,
+                     " (address in use, not local, or not resolvable)"));
   }
-  server->health_ = std::make_unique<HealthReporter>(
-      *server->server_->GetHealthCheckService(), repository, clock,
-      options.health);
-  return server;
+  auto health = std::make_unique<HealthReporter>(
+      *server->GetHealthCheckService(), repository, clock, options.health);
+  return std::unique_ptr<TutoringServer>(new TutoringServer(
+      options, clock, std::move(service), std::move(grpc_service),
+      std::move(reflection), std::move(server), port, std::move(health)));
 }
 
 TutoringServer::~TutoringServer() { Shutdown(); }
@@ -65,10 +159,9 @@ void TutoringServer::Shutdown() {
   if (options_.drain_delay > absl::ZeroDuration()) {
     spdlog::info("draining for {} before closing the listener",
                  absl::FormatDuration(options_.drain_delay));
-    absl::SleepFor(options_.drain_delay);
+    SleepUntil(clock_, clock_.Now() + options_.drain_delay);
   }
-  server_->Shutdown(std::chrono::system_clock::now() +
-                    absl::ToChronoMilliseconds(options_.shutdown_grace));
+  server_->Shutdown(absl::ToChronoTime(clock_.Now() + options_.shutdown_grace));
   server_->Wait();
 }
 

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "db/repository.h"
+#include "server/grpc_service.h"
 #include "server/health.h"
 #include "server/page_token.h"
 #include "server/reflection_v1.h"
@@ -24,9 +25,10 @@
 namespace tutoring::server {
 
 struct ServerOptions {
-  // host:port to listen on; port 0 picks a free port (see port()).
+  // host:port ([v6-address]:port) to listen on; port 0 picks a free port
+  // (see port()).
   std::string listen_address = "127.0.0.1:50051";
-  ServiceOptions service;
+  GrpcServiceOptions service;
   HealthOptions health;
   // On shutdown, health reports NOT_SERVING this long before the listener
   // closes, so load balancers stop sending calls first.
@@ -39,7 +41,10 @@ struct ServerOptions {
 class TutoringServer {
  public:
   // Builds and starts the server. The collaborators must outlive it.
-  // UNAVAILABLE when the address cannot be bound.
+  // INVALID_ARGUMENT for a listen address that is not host:port with a port
+  // in 0..65535; UNAVAILABLE when the address cannot be bound (in use, not
+  // local). A second server on the same port fails rather than sharing it
+  // (SO_REUSEPORT is off).
   static absl::StatusOr<std::unique_ptr<TutoringServer>> Start(
       const ServerOptions& options, db::Repository& repository,
       const PageTokenCodec& tokens, const TimeZoneNames& zones,
@@ -58,17 +63,22 @@ class TutoringServer {
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  TutoringServer(const ServerOptions& options,
+  TutoringServer(const ServerOptions& options, const Clock& clock,
                  std::unique_ptr<TutoringService> service,
-                 std::unique_ptr<ReflectionV1Service> reflection);
+                 std::unique_ptr<GrpcTutoringService> grpc_service,
+                 std::unique_ptr<ReflectionV1Service> reflection,
+                 std::unique_ptr<grpc::Server> server, int port,
+                 std::unique_ptr<HealthReporter> health);
 
-  // Constant after construction.
+  // Constant after construction; all set, or Start fails.
   const ServerOptions options_;
+  const Clock& clock_;
   const std::unique_ptr<TutoringService> service_;
+  const std::unique_ptr<GrpcTutoringService> grpc_service_;
   const std::unique_ptr<ReflectionV1Service> reflection_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<HealthReporter> health_;
-  int port_ = 0;
+  const std::unique_ptr<grpc::Server> server_;
+  const int port_;
+  const std::unique_ptr<HealthReporter> health_;
 
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,10 +1,12 @@
-// Every INVALID_ARGUMENT and NOT_FOUND case of the API contract, one test
-// each, over a real server and database.
+// The API contract's errors over a real socket and database: one
+// INVALID_ARGUMENT per RPC (the status and message as a gRPC client sees
+// them), page tokens minted and checked by the real server, NOT_FOUND from
+// real rows, and Timestamp edges PostgreSQL must handle. Every validation
+// rule on its own is unit-tested in tests/server/service_test.cc.
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
@@ -33,7 +35,8 @@ class ValidationTest : public ::testing::Test {
         "FROM generate_series(1, 12) g");
     tx.exec0(
         "INSERT INTO exercises (title, difficulty, programming_language) "
-        "SELECT 'Exercise ' || g, 'easy', 'python' FROM generate_series(1, 6) g");
+        "SELECT 'Exercise ' || g, 'easy', 'python' FROM generate_series(1, 6) "
+        "g");
     tx.commit();
     harness_ = ServerHarness::Start(db_->url()).release();
     ASSERT_NE(harness_, nullptr);
@@ -60,9 +63,9 @@ class ValidationTest : public ::testing::Test {
     return response.next_page_token();
   }
 
-  static StatusCode ListActiveUsersWithToken(const std::string& token,
-                                             v1::Role role = v1::ROLE_UNSPECIFIED,
-                                             bool pending = false) {
+  static StatusCode ListActiveUsersWithToken(
+      const std::string& token, v1::Role role = v1::ROLE_UNSPECIFIED,
+      bool pending = false) {
     v1::ListActiveUsersRequest request;
     request.set_page_token(token);
     request.set_role(role);
@@ -89,9 +92,9 @@ class ValidationTest : public ::testing::Test {
     return stub().GetStreak(context.get(), request, &response).error_code();
   }
 
-  static StatusCode BatchCode(const std::vector<int64_t>& ids,
-                              const std::string& zone = "",
-                              const google::protobuf::Timestamp* as_of = nullptr) {
+  static StatusCode BatchCode(
+      const std::vector<int64_t>& ids, const std::string& zone = "",
+      const google::protobuf::Timestamp* as_of = nullptr) {
     v1::BatchGetStreaksRequest request;
     for (int64_t id : ids) request.add_user_ids(id);
     request.set_time_zone(zone);
@@ -133,30 +136,6 @@ TEST_F(ValidationTest, ListActiveUsersRejectsNegativePageSize) {
   EXPECT_NE(status.error_message().find("page_size"), std::string::npos);
 }
 
-TEST_F(ValidationTest, ListActiveUsersRejectsUnknownRoleNumber) {
-  v1::ListActiveUsersRequest request;
-  request.set_role(static_cast<v1::Role>(7));
-  v1::ListActiveUsersResponse response;
-  auto context = ContextWithDeadline();
-  EXPECT_EQ(stub().ListActiveUsers(context.get(), request, &response).error_code(),
-            StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, ListActiveUsersRejectsGarbageToken) {
-  EXPECT_EQ(ListActiveUsersWithToken("garbage!"), StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, ListActiveUsersRejectsTruncatedToken) {
-  const std::string token = ActiveUsersToken(v1::ROLE_UNSPECIFIED, false);
-  EXPECT_EQ(ListActiveUsersWithToken(token.substr(0, token.size() - 1)),
-            StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, ListActiveUsersRejectsExtendedToken) {
-  const std::string token = ActiveUsersToken(v1::ROLE_UNSPECIFIED, false);
-  EXPECT_EQ(ListActiveUsersWithToken(token + "A"), StatusCode::INVALID_ARGUMENT);
-}
-
 TEST_F(ValidationTest, ListActiveUsersRejectsTamperedToken) {
   const std::string token = ActiveUsersToken(v1::ROLE_UNSPECIFIED, false);
   std::string raw;
@@ -164,18 +143,6 @@ TEST_F(ValidationTest, ListActiveUsersRejectsTamperedToken) {
   // Point the cursor elsewhere: byte 8 is the low byte of the last id.
   raw[8] = static_cast<char>(raw[8] ^ 0x04);
   EXPECT_EQ(ListActiveUsersWithToken(absl::WebSafeBase64Escape(raw)),
-            StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, ListActiveUsersRejectsTokenReusedWithOtherRole) {
-  const std::string token = ActiveUsersToken(v1::ROLE_STUDENT, false);
-  EXPECT_EQ(ListActiveUsersWithToken(token, v1::ROLE_ADMIN),
-            StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, ListActiveUsersRejectsTokenReusedWithOtherOnboardingFilter) {
-  const std::string token = ActiveUsersToken(v1::ROLE_UNSPECIFIED, false);
-  EXPECT_EQ(ListActiveUsersWithToken(token, v1::ROLE_UNSPECIFIED, true),
             StatusCode::INVALID_ARGUMENT);
 }
 
@@ -187,8 +154,9 @@ TEST_F(ValidationTest, ListActiveUsersRejectsTokenFromAnotherRpc) {
   auto context = ContextWithDeadline();
   ASSERT_TRUE(stub().ListUsersByRole(context.get(), request, &response).ok());
   ASSERT_FALSE(response.next_page_token().empty());
-  EXPECT_EQ(ListActiveUsersWithToken(response.next_page_token(), v1::ROLE_STUDENT),
-            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      ListActiveUsersWithToken(response.next_page_token(), v1::ROLE_STUDENT),
+      StatusCode::INVALID_ARGUMENT);
 }
 
 // --- ListUsersByRole ---
@@ -203,50 +171,7 @@ TEST_F(ValidationTest, ListUsersByRoleRequiresRole) {
   EXPECT_NE(status.error_message().find("role"), std::string::npos);
 }
 
-TEST_F(ValidationTest, ListUsersByRoleRejectsUnknownRoleNumber) {
-  v1::ListUsersByRoleRequest request;
-  request.set_role(static_cast<v1::Role>(42));
-  v1::ListUsersByRoleResponse response;
-  auto context = ContextWithDeadline();
-  EXPECT_EQ(stub().ListUsersByRole(context.get(), request, &response).error_code(),
-            StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, ListUsersByRoleRejectsNegativePageSize) {
-  v1::ListUsersByRoleRequest request;
-  request.set_role(v1::ROLE_ADMIN);
-  request.set_page_size(-1);
-  v1::ListUsersByRoleResponse response;
-  auto context = ContextWithDeadline();
-  EXPECT_EQ(stub().ListUsersByRole(context.get(), request, &response).error_code(),
-            StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, ListUsersByRoleRejectsTokenReusedWithOtherRole) {
-  v1::ListUsersByRoleRequest request;
-  request.set_role(v1::ROLE_STUDENT);
-  request.set_page_size(1);
-  v1::ListUsersByRoleResponse response;
-  {
-    auto context = ContextWithDeadline();
-    ASSERT_TRUE(stub().ListUsersByRole(context.get(), request, &response).ok());
-  }
-  request.set_role(v1::ROLE_INSTRUCTOR);
-  request.set_page_token(response.next_page_token());
-  auto context = ContextWithDeadline();
-  EXPECT_EQ(stub().ListUsersByRole(context.get(), request, &response).error_code(),
-            StatusCode::INVALID_ARGUMENT);
-}
-
 // --- GetUserRole ---
-
-TEST_F(ValidationTest, GetUserRoleRejectsZeroId) {
-  v1::GetUserRoleRequest request;
-  v1::GetUserRoleResponse response;
-  auto context = ContextWithDeadline();
-  EXPECT_EQ(stub().GetUserRole(context.get(), request, &response).error_code(),
-            StatusCode::INVALID_ARGUMENT);
-}
 
 TEST_F(ValidationTest, GetUserRoleRejectsNegativeId) {
   v1::GetUserRoleRequest request;
@@ -268,88 +193,18 @@ TEST_F(ValidationTest, GetUserRoleOfMissingUserIsNotFound) {
 
 // --- ListExercises ---
 
-TEST_F(ValidationTest, ListExercisesRequiresDifficulty) {
-  v1::ListExercisesRequest request;
-  v1::ListExercisesResponse response;
-  auto context = ContextWithDeadline();
-  EXPECT_EQ(stub().ListExercises(context.get(), request, &response).error_code(),
-            StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, ListExercisesRejectsUnknownDifficultyNumber) {
-  v1::ListExercisesRequest request;
-  request.set_difficulty(static_cast<v1::Difficulty>(4));
-  v1::ListExercisesResponse response;
-  auto context = ContextWithDeadline();
-  EXPECT_EQ(stub().ListExercises(context.get(), request, &response).error_code(),
-            StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, ListExercisesRejectsLanguageLongerThanTheColumn) {
-  v1::ListExercisesRequest request;
-  request.set_difficulty(v1::DIFFICULTY_EASY);
-  request.set_programming_language(std::string(51, 'x'));
-  v1::ListExercisesResponse response;
-  auto context = ContextWithDeadline();
-  EXPECT_EQ(stub().ListExercises(context.get(), request, &response).error_code(),
-            StatusCode::INVALID_ARGUMENT);
-}
-
 TEST_F(ValidationTest, ListExercisesRejectsNulInLanguage) {
   v1::ListExercisesRequest request;
   request.set_difficulty(v1::DIFFICULTY_EASY);
   request.set_programming_language(std::string("py\0thon", 7));
   v1::ListExercisesResponse response;
   auto context = ContextWithDeadline();
-  EXPECT_EQ(stub().ListExercises(context.get(), request, &response).error_code(),
-            StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, ListExercisesRejectsNegativePageSize) {
-  v1::ListExercisesRequest request;
-  request.set_difficulty(v1::DIFFICULTY_EASY);
-  request.set_page_size(-50);
-  v1::ListExercisesResponse response;
-  auto context = ContextWithDeadline();
-  EXPECT_EQ(stub().ListExercises(context.get(), request, &response).error_code(),
-            StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, ListExercisesRejectsTokenReusedWithOtherLanguage) {
-  v1::ListExercisesRequest request;
-  request.set_difficulty(v1::DIFFICULTY_EASY);
-  request.set_programming_language("python");
-  request.set_page_size(1);
-  v1::ListExercisesResponse response;
-  {
-    auto context = ContextWithDeadline();
-    ASSERT_TRUE(stub().ListExercises(context.get(), request, &response).ok());
-    ASSERT_FALSE(response.next_page_token().empty());
-  }
-  request.set_programming_language("");
-  request.set_page_token(response.next_page_token());
-  auto context = ContextWithDeadline();
-  EXPECT_EQ(stub().ListExercises(context.get(), request, &response).error_code(),
-            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      stub().ListExercises(context.get(), request, &response).error_code(),
+      StatusCode::INVALID_ARGUMENT);
 }
 
 // --- GetStreak ---
-
-TEST_F(ValidationTest, GetStreakRejectsZeroUserId) {
-  EXPECT_EQ(GetStreakCode(0, "UTC", nullptr), StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, GetStreakRejectsOffsetZone) {
-  EXPECT_EQ(GetStreakCode(1, "+05:00", nullptr), StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, GetStreakRejectsUtcOffsetZone) {
-  EXPECT_EQ(GetStreakCode(1, "UTC+5", nullptr), StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, GetStreakRejectsLocaltime) {
-  EXPECT_EQ(GetStreakCode(1, "localtime", nullptr), StatusCode::INVALID_ARGUMENT);
-}
 
 TEST_F(ValidationTest, GetStreakRejectsUnknownZone) {
   EXPECT_EQ(GetStreakCode(1, "Atlantis/Lost_City", nullptr),
@@ -361,11 +216,6 @@ TEST_F(ValidationTest, GetStreakRejectsNanosOutOfRange) {
   EXPECT_EQ(GetStreakCode(1, "UTC", &as_of), StatusCode::INVALID_ARGUMENT);
   const google::protobuf::Timestamp negative = Timestamp(1700000000, -1);
   EXPECT_EQ(GetStreakCode(1, "UTC", &negative), StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, GetStreakRejectsSecondsOutOfRange) {
-  const google::protobuf::Timestamp as_of = Timestamp(253402300800, 0);
-  EXPECT_EQ(GetStreakCode(1, "UTC", &as_of), StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(ValidationTest, GetStreakOfMissingUserIsNotFound) {
@@ -381,28 +231,10 @@ TEST_F(ValidationTest, GetStreakAcceptsTimestampRangeEdges) {
 
 // --- BatchGetStreaks ---
 
-TEST_F(ValidationTest, BatchGetStreaksRejectsEmptyBatch) {
-  EXPECT_EQ(BatchCode({}), StatusCode::INVALID_ARGUMENT);
-}
-
 TEST_F(ValidationTest, BatchGetStreaksRejectsMoreThanOneThousandIds) {
   EXPECT_EQ(BatchCode(std::vector<int64_t>(1001, 1)),
             StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(BatchCode(std::vector<int64_t>(1000, 1)), StatusCode::OK);
-}
-
-TEST_F(ValidationTest, BatchGetStreaksRejectsNonPositiveId) {
-  EXPECT_EQ(BatchCode({1, 2, 0}), StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(BatchCode({-1}), StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, BatchGetStreaksRejectsBadZone) {
-  EXPECT_EQ(BatchCode({1}, "GMT+5:30"), StatusCode::INVALID_ARGUMENT);
-}
-
-TEST_F(ValidationTest, BatchGetStreaksRejectsBadAsOf) {
-  const google::protobuf::Timestamp as_of = Timestamp(-62135596801, 0);
-  EXPECT_EQ(BatchCode({1}, "UTC", &as_of), StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(ValidationTest, BatchGetStreaksWithAnyMissingUserIsNotFound) {
