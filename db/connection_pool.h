@@ -1,29 +1,51 @@
-// A pool of libpqxx connections that is asynchronous as its callers see it:
-// Run() hands a task to the pool and returns at once; the task runs later on
-// one of the pool's threads, each of which owns at most one connection, and
-// a completion callback reports its status.
+// The service's connection pool: asynchronous all the way down.
 //
-// Sizing. Callers (gRPC handlers) never block on the database, so the pool
-// size is not tied to how many threads or requests the server has; the old
-// rule "workers x threads x 2 + overhead" sized for frameworks that park a
-// thread per request. What bounds useful concurrency here is the database:
-// a PostgreSQL server runs about (2 x cores + effective disks) queries at a
-// time before latency only grows. Size the sum over all replicas to that
-// (e.g. 4 replicas against a 16-core server on SSD: 2 x 16 + 4 = 36, so
-// pool_size 9 each), keep it well under max_connections, and let the bounded
-// queue absorb bursts. max_overflow adds short-lived connections for bursts of
-// slow queries; max_waiting turns overload into RESOURCE_EXHAUSTED at once
-// instead of unbounded latency.
+// A few event-loop threads ("shards", one per core by default) each own
+// some of the pool's connections and drive them with libpq's non-blocking
+// API on epoll: no thread blocks on a socket, and there is no thread per
+// connection. Each connection runs in pipeline mode, so several statements
+// are in flight on it at once (up to pipeline_depth), each followed by its
+// own sync point: a statement that fails aborts nothing else.
+//
+// A call hands the pool one prepared statement and its parameters
+// (Execute) and returns at once; the statement's rows reach the call's
+// callback on the shard's thread. While calls wait for room on a
+// connection, calls of the same statement that has a batch form are
+// coalesced: one execution of the batch form answers all of them (and
+// identical parameters are asked once), and each call gets exactly its own
+// rows. A call that finds room goes out at once, alone: coalescing never
+// waits for company.
+//
+// Bounds and promises:
+// - max_waiting calls may wait for room; beyond that, RESOURCE_EXHAUSTED
+//   at once. A call that waits longer than acquire_timeout ends
+//   RESOURCE_EXHAUSTED.
+// - The call's deadline bounds its wait and its statement: past it the call
+//   ends DEADLINE_EXCEEDED at once; a call the caller cancels ends
+//   CANCELLED at once. The statement is then cancelled in PostgreSQL
+//   (cancel request) unless another live call still needs it; the
+//   statement_timeout set per connection is the backstop.
+// - A connection that breaks fails every call in flight on it with
+//   UNAVAILABLE at once; later calls use a new connection. After a failed
+//   connect, further connects wait reconnect_backoff, and calls that find
+//   no usable connection meanwhile fail UNAVAILABLE at once.
+// - Connections older than max_connection_lifetime are replaced once idle.
+//   Overflow connections (up to max_overflow) open while every pooled
+//   connection's pipeline is full and close after overflow_idle_timeout.
+// - High-priority calls (health probes) go ahead of waiting calls and are
+//   not counted against max_waiting.
+//
+// Sizing: with pipelining a few connections per database core carry the
+// whole load; the sum of pool_size over all replicas of the service should
+// stay near the database's core count times two and well below
+// max_connections.
 #ifndef TUTORING_DB_CONNECTION_POOL_H_
 #define TUTORING_DB_CONNECTION_POOL_H_
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
-#include <thread>
-#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -34,75 +56,96 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "db/call_context.h"
+#include "db/query_result.h"
 
 namespace tutoring::db {
 
-class ConnectionPool;
-class Session;  // A live connection lent to a task; see db/session.h.
-
-// A named SQL statement prepared once on every connection of a pool.
-struct PreparedStatement {
+// A statement prepared on every connection of a pool.
+struct StatementSpec {
+  // The prepared statement's name.
   std::string name;
+  // Its SQL, with $1..$n parameters (sent as text).
   std::string sql;
+  // Optional batch form, which answers many calls of this statement in one
+  // execution: it takes one array per parameter of `sql` ($k becomes the
+  // array of every call's k-th parameter, in PostgreSQL's text form) and
+  // returns, as its first column, the 1-based position in those arrays of
+  // the call a row answers, followed by the columns `sql` returns. Empty:
+  // calls of this statement are never coalesced.
+  std::string batch_sql;
 };
 
 struct PoolOptions {
   // libpq connection string, URI (postgresql://...) or key=value form.
   // connect_timeout and fallback_application_name are added when absent.
   std::string database_url;
-  // Connections kept open once opened (also the number of pool threads that
-  // never let their connection go, except at max_connection_lifetime).
-  int pool_size = 20;
-  // Extra connections opened while every pooled one is busy, each closed
-  // again after overflow_idle_timeout without work.
-  int max_overflow = 10;
+  // Connections kept open once opened (they open on first use).
+  int pool_size = 8;
+  // Extra connections opened while every pooled connection's pipeline is
+  // full and calls wait; each closes after overflow_idle_timeout idle.
+  int max_overflow = 4;
   absl::Duration overflow_idle_timeout = absl::Seconds(30);
-  // Longest a task waits in the queue for a connection (the call's own
-  // deadline also applies): RESOURCE_EXHAUSTED after that.
+  // Event-loop threads (each owns an even share of the connections); 0 means
+  // one per CPU core. Never more than pool_size.
+  int io_threads = 0;
+  // Statements in flight on one connection at most.
+  int pipeline_depth = 4;
+  // Calls one coalesced statement answers at most.
+  int max_batch = 256;
+  // Longest a call waits for room on a connection (its own deadline also
+  // applies): RESOURCE_EXHAUSTED after that.
   absl::Duration acquire_timeout = absl::Seconds(2);
-  // Tasks allowed to wait in the queue; Run() beyond that answers
-  // RESOURCE_EXHAUSTED at once. High-priority tasks are not counted.
+  // Calls allowed to wait for room; Execute beyond that answers
+  // RESOURCE_EXHAUSTED at once. High-priority calls are not counted.
   int max_waiting = 1000;
-  // A connection older than this is closed and reopened before its next task
-  // (spreads load after failovers, bounds per-backend memory growth).
+  // A connection older than this is closed and reopened once idle.
   absl::Duration max_connection_lifetime = absl::Minutes(30);
-  // libpq connect_timeout (rounded up to whole seconds, at least 2).
+  // Longest one connection attempt may take.
   absl::Duration connect_timeout = absl::Seconds(3);
-  // After a failed connection attempt, further attempts within this window
-  // fail at once with the same error instead of queueing up behind a
-  // database that is down.
+  // After a failed connect, the wait before the next attempt; calls that
+  // find no usable connection meanwhile fail UNAVAILABLE at once.
   absl::Duration reconnect_backoff = absl::Milliseconds(200);
+  // How often a cancel request is repeated while the statement it is meant
+  // for still runs (one that reaches the server between statements is
+  // dropped by it).
+  absl::Duration cancel_repeat = absl::Milliseconds(100);
   // Reported as application_name in pg_stat_activity.
   std::string application_name = "tutoring";
-  // Statements run once after each connect (e.g. SET ...).
+  // Commands run once on each new connection (e.g. SET ...).
   std::vector<std::string> session_setup;
-  // Statements prepared on each connection.
-  std::vector<PreparedStatement> prepared_statements;
+  // Statements prepared on each connection; Execute names them by index.
+  std::vector<StatementSpec> statements;
 };
 
-// Counters for tests and logs.
+// Counters for tests, logs and benchmarks.
 struct PoolStats {
   int open_connections = 0;
+  // Connections with statements in flight.
   int busy = 0;
+  // Calls of normal priority waiting for room (not yet sent): what
+  // max_waiting bounds.
   int waiting = 0;
   int64_t connects = 0;  // successful connects since start
   int64_t connect_failures = 0;
+  // Executions sent to PostgreSQL, and how many of them were batch forms
+  // answering several calls; calls answered by batch forms.
+  int64_t statements_sent = 0;
+  int64_t batches_sent = 0;
+  int64_t calls_batched = 0;
+  // Cancel requests sent to PostgreSQL.
+  int64_t cancels_sent = 0;
 };
 
-class ConnectionPool final : public CancelListener {
+class ConnectionPool final {
  public:
-  // Work done on a pooled connection. It may throw anything libpqxx throws;
-  // the pool converts exceptions to Status (db/pg_error.h). It may run twice
-  // (see Run), so it must be a read or otherwise idempotent.
-  using Task = absl::AnyInvocable<absl::Status(Session&)>;
-  // Completion; called exactly once.
-  using Done = absl::AnyInvocable<void(absl::Status)>;
+  // The call's rows, or why there are none. Called exactly once.
+  using Done = absl::AnyInvocable<void(absl::StatusOr<QueryResult>)>;
 
   enum class Priority { kNormal, kHigh };
 
-  // Checks the options (connection string syntax, sizes) and starts the
-  // pool's threads. Connections open lazily, on first use. INVALID_ARGUMENT
-  // for bad options. `clock` must outlive the pool.
+  // Checks the options (connection string syntax, sizes, statements) and
+  // starts the shards' threads. Connections open lazily, on first use.
+  // INVALID_ARGUMENT for bad options. `clock` must outlive the pool.
   static absl::StatusOr<std::unique_ptr<ConnectionPool>> Create(
       PoolOptions options, const Clock& clock);
 
@@ -111,76 +154,69 @@ class ConnectionPool final : public CancelListener {
   // Shuts down (see Shutdown) if not done yet.
   ~ConnectionPool();
 
-  // Runs `task` on a pooled connection and then calls `done` with its status,
-  // on a pool thread; or calls `done` inline, before returning, when the
-  // call is rejected at once (so callers must not hold locks `done` takes).
-  // Outcomes besides the task's own:
-  //   RESOURCE_EXHAUSTED  max_waiting tasks already queued, or no connection
-  //                       became free within acquire_timeout
+  // Runs statement number `statement` (an index into options.statements)
+  // with `params` (text) for `call`, then calls `done` with its rows: on a
+  // shard's thread, or inline, before returning, when the call is refused
+  // at once (so callers must not hold locks `done` takes). Outcomes besides
+  // the statement's own (StatusFromSqlState):
+  //   RESOURCE_EXHAUSTED  max_waiting calls already wait, or no room came
+  //                       within acquire_timeout
   //   DEADLINE_EXCEEDED   call->deadline() passed while waiting or running
-  //                       (a running query is cancelled on the server)
   //   CANCELLED           call->Cancel() was called
-  //   UNAVAILABLE         no connection could be opened, or shutting down
-  // A task that fails because a previously used connection broke (server
-  // restart, killed backend) is retried once on a fresh connection.
-  // kHigh puts the task at the head of the queue (health probes).
+  //   UNAVAILABLE         the database cannot be reached, the connection
+  //                       broke, or the pool is shutting down
+  //   INVALID_ARGUMENT    `statement` or the number of `params` is wrong
   // Thread-safe. The pool must outlive every call submitted to it.
-  void Run(std::shared_ptr<CallContext> call, Task task, Done done,
-           Priority priority = Priority::kNormal) ABSL_LOCKS_EXCLUDED(mu_);
+  void Execute(std::shared_ptr<CallContext> call, int statement,
+               std::vector<std::string> params, Done done,
+               Priority priority = Priority::kNormal);
 
-  // Stops taking tasks (Run answers UNAVAILABLE), fails queued tasks with
-  // UNAVAILABLE, lets running tasks finish (their deadlines still apply),
-  // closes every connection and joins the threads. Idempotent.
-  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
+  // Stops taking calls (Execute answers UNAVAILABLE), fails waiting calls
+  // with UNAVAILABLE, lets calls in flight finish (their deadlines still
+  // apply), closes every connection and joins the threads. Idempotent.
+  void Shutdown();
 
-  PoolStats Stats() const ABSL_LOCKS_EXCLUDED(mu_);
+  PoolStats Stats() const;
+
+  // The shards' threads (for tests and the server's start-up log).
+  int io_threads() const { return static_cast<int>(shards_.size()); }
 
  private:
-  struct Job;
-  struct Worker;
+  class Shard;
 
   ConnectionPool(PoolOptions options, std::string connection_string,
                  const Clock& clock);
 
-  void WorkerLoop(Worker* worker) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status Execute(Worker* worker, Job& job) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status Connect(Worker* worker) ABSL_LOCKS_EXCLUDED(mu_);
-  void CloseConnection(Worker* worker) ABSL_LOCKS_EXCLUDED(mu_);
-  void HousekeeperLoop() ABSL_LOCKS_EXCLUDED(mu_);
-  void SendCancel(Worker* worker, uint64_t job_id);
-  void WakeHousekeeper() ABSL_LOCKS_EXCLUDED(mu_);
-  // Picks an idle worker (pooled connections first), or nullptr.
-  Worker* TakeIdleWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  // CancelListener: wakes the housekeeper to answer or cancel at once.
-  void OnCallCancelled() override ABSL_LOCKS_EXCLUDED(mu_);
+  // The reconnect backoff, shared by the shards: after a failed connect no
+  // shard tries again before it ends, and a successful one ends it for all.
+  void BlockReconnects(absl::Time until, absl::Status error)
+      ABSL_LOCKS_EXCLUDED(backoff_mu_);
+  void UnblockReconnects() ABSL_LOCKS_EXCLUDED(backoff_mu_);
+  // The error of the last failed connect while reconnects are blocked at
+  // `now`; OK when a connect may be tried.
+  absl::Status ReconnectBlocked(absl::Time now) const
+      ABSL_LOCKS_EXCLUDED(backoff_mu_);
+  absl::Time ReconnectBlockedUntil() const ABSL_LOCKS_EXCLUDED(backoff_mu_);
 
   // Constant after construction.
   const PoolOptions options_;
   const std::string connection_string_;
   const Clock& clock_;
+  // Parameters each statement takes.
+  std::vector<int> param_counts_;
+  std::vector<std::unique_ptr<Shard>> shards_;
 
-  mutable absl::Mutex mu_;
-  // Protected by mu_.
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<std::unique_ptr<Job>> queue_ ABSL_GUARDED_BY(mu_);
-  // Queued jobs of Priority::kNormal (what max_waiting bounds).
-  int waiting_normal_ ABSL_GUARDED_BY(mu_) = 0;
-  // Idle workers, most recently idle at the back.
-  std::vector<Worker*> idle_pooled_ ABSL_GUARDED_BY(mu_);
-  std::vector<Worker*> idle_overflow_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_job_id_ ABSL_GUARDED_BY(mu_) = 1;
-  absl::Time housekeeper_wake_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  absl::CondVar housekeeper_cv_;
-  absl::Time reconnect_blocked_until_ ABSL_GUARDED_BY(mu_) =
-      absl::InfinitePast();
-  absl::Status last_connect_error_ ABSL_GUARDED_BY(mu_);
-  PoolStats stats_ ABSL_GUARDED_BY(mu_);
-
-  // Created in the constructor, joined in Shutdown.
-  std::vector<std::unique_ptr<Worker>> workers_;
-  std::thread housekeeper_;
+  // Calls of Priority::kNormal waiting for room in any shard (what
+  // max_waiting bounds).
+  std::atomic<int> waiting_{0};
+  // Round-robin choice of a shard for each call.
+  std::atomic<uint64_t> next_shard_{0};
   std::atomic<bool> shut_down_{false};
+
+  mutable absl::Mutex backoff_mu_;
+  absl::Time reconnect_blocked_until_ ABSL_GUARDED_BY(backoff_mu_) =
+      absl::InfinitePast();
+  absl::Status last_connect_error_ ABSL_GUARDED_BY(backoff_mu_);
 };
 
 }  // namespace tutoring::db

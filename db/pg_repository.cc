@@ -1,6 +1,5 @@
 #include "db/pg_repository.h"
 
-#include <pqxx/pqxx>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -9,10 +8,26 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "db/session.h"
+#include "common/status_macros.h"
+#include "db/query_result.h"
 
 namespace tutoring::db {
 namespace {
+
+// The statements, in registration order: the pool knows them by index.
+enum Statement : int {
+  kActiveUsers,
+  kActiveUsersByRole,
+  kActiveUsersPending,
+  kActiveUsersByRolePending,
+  kUsersByRole,
+  kUserRole,
+  kExercises,
+  kExercisesByLanguage,
+  kStreak,
+  kActivity,
+  kPing,
+};
 
 // Columns every user query returns, in this order; created_at as Unix
 // microseconds, exact.
@@ -23,76 +38,102 @@ namespace {
 // ListActiveUsers has one statement per filter combination rather than
 // "($1 IS NULL OR role = $1)": a generic plan for that shape cannot use the
 // (role, id) index.
-constexpr char kActiveUsers[] = "active_users";
 constexpr char kActiveUsersSql[] =
     "SELECT " TUTORING_USER_COLUMNS
     " FROM users WHERE is_active AND id > $1 ORDER BY id LIMIT $2";
 
-constexpr char kActiveUsersByRole[] = "active_users_by_role";
 constexpr char kActiveUsersByRoleSql[] =
     "SELECT " TUTORING_USER_COLUMNS
     " FROM users WHERE is_active AND role = $1::user_role AND id > $2"
     " ORDER BY id LIMIT $3";
 
-constexpr char kActiveUsersPending[] = "active_users_pending";
 constexpr char kActiveUsersPendingSql[] =
     "SELECT " TUTORING_USER_COLUMNS
     " FROM users WHERE is_active AND NOT onboarding_completed AND id > $1"
     " ORDER BY id LIMIT $2";
 
-constexpr char kActiveUsersByRolePending[] = "active_users_by_role_pending";
 constexpr char kActiveUsersByRolePendingSql[] =
     "SELECT " TUTORING_USER_COLUMNS
     " FROM users WHERE is_active AND NOT onboarding_completed"
     " AND role = $1::user_role AND id > $2 ORDER BY id LIMIT $3";
 
-constexpr char kUsersByRole[] = "users_by_role";
 constexpr char kUsersByRoleSql[] =
     "SELECT " TUTORING_USER_COLUMNS
     " FROM users WHERE role = $1::user_role AND id > $2 ORDER BY id LIMIT $3";
 
-constexpr char kUserRole[] = "user_role";
 constexpr char kUserRoleSql[] =
-    "SELECT role::text, is_active FROM users WHERE id = $1";
+    "SELECT role::text, is_active FROM users WHERE id = $1::int8";
+
+// The batch form of kUserRole: one row per existing user among the ids of
+// $1, tagged with the id's position in $1.
+constexpr char kUserRoleBatchSql[] =
+    "SELECT k.ord, u.role::text, u.is_active"
+    " FROM unnest($1::int8[]) WITH ORDINALITY AS k(id, ord)"
+    " JOIN users u ON u.id = k.id";
 
 #define TUTORING_EXERCISE_COLUMNS                       \
   "id, title, difficulty::text, programming_language, " \
   "(extract(epoch FROM created_at) * 1000000)::int8"
 
-constexpr char kExercises[] = "exercises";
 constexpr char kExercisesSql[] =
     "SELECT " TUTORING_EXERCISE_COLUMNS
     " FROM exercises WHERE difficulty = $1::exercise_difficulty AND id > $2"
     " ORDER BY id LIMIT $3";
 
-constexpr char kExercisesByLanguage[] = "exercises_by_language";
 constexpr char kExercisesByLanguageSql[] =
     "SELECT " TUTORING_EXERCISE_COLUMNS
     " FROM exercises WHERE difficulty = $1::exercise_difficulty"
     " AND programming_language = $2 AND id > $3 ORDER BY id LIMIT $4";
 
-// One row per requested id ($1, distinct): whether the user exists, the
-// date of as_of ($3) in zone $2, and the distinct dates (days since
-// 1970-01-01, ascending) of the user's completed exercises created at or
-// before as_of. One statement serves GetStreak and BatchGetStreaks; the
-// partial index on (user_id, created_at) WHERE status = 'completed' makes
-// the inner scan index-only.
-constexpr char kActivity[] = "activity";
+// Activity of one user ($1) in zone $2 as of $3: whether the user exists,
+// the date of as_of in the zone, and the distinct dates (days since
+// 1970-01-01) of the user's completed exercises created at or before as_of.
+// The partial index on (user_id, created_at) WHERE status = 'completed'
+// makes the inner scan index-only.
+constexpr char kStreakSql[] =
+    "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1::int8),"
+    " (($3::timestamptz AT TIME ZONE $2::text)::date - DATE '1970-01-01'),"
+    " (SELECT array_agg(DISTINCT"
+    "    ((ue.created_at AT TIME ZONE $2::text)::date - DATE '1970-01-01'))"
+    "  FROM user_exercises ue"
+    "  WHERE ue.user_id = $1::int8 AND ue.status = 'completed'"
+    "    AND ue.created_at <= $3::timestamptz)";
+
+// The batch form of kStreak: one row per (user, zone, as_of) of the arrays,
+// each with its own zone and instant, tagged with its position.
+constexpr char kStreakBatchSql[] =
+    "SELECT k.ord, u.id IS NOT NULL,"
+    " ((k.as_of AT TIME ZONE k.zone)::date - DATE '1970-01-01'),"
+    " a.days"
+    " FROM unnest($1::int8[], $2::text[], $3::timestamptz[])"
+    "   WITH ORDINALITY AS k(id, zone, as_of, ord)"
+    " LEFT JOIN users u ON u.id = k.id"
+    " LEFT JOIN LATERAL ("
+    "   SELECT array_agg(DISTINCT"
+    "     ((ue.created_at AT TIME ZONE k.zone)::date - DATE '1970-01-01'))"
+    "     AS days"
+    "   FROM user_exercises ue"
+    "   WHERE ue.user_id = u.id AND ue.status = 'completed'"
+    "     AND ue.created_at <= k.as_of"
+    " ) a ON true";
+
+// The same for many users ($1, distinct) sharing one zone and instant
+// (BatchGetStreaks): one row per requested id, with the id first.
 constexpr char kActivitySql[] =
     "SELECT r.id, u.id IS NOT NULL,"
-    " (($3::timestamptz AT TIME ZONE $2)::date - DATE '1970-01-01'),"
+    " (($3::timestamptz AT TIME ZONE $2::text)::date - DATE '1970-01-01'),"
     " a.days"
     " FROM unnest($1::int8[]) AS r(id)"
     " LEFT JOIN users u ON u.id = r.id"
     " LEFT JOIN LATERAL ("
     "   SELECT array_agg(DISTINCT"
-    "     ((ue.created_at AT TIME ZONE $2)::date - DATE '1970-01-01')) AS days"
+    "     ((ue.created_at AT TIME ZONE $2::text)::date - DATE '1970-01-01'))"
+    "     AS days"
     "   FROM user_exercises ue"
     "   WHERE ue.user_id = u.id AND ue.status = 'completed'"
     "     AND ue.created_at <= $3::timestamptz"
     " ) a ON true";
 
-constexpr char kPing[] = "ping";
 constexpr char kPingSql[] = "SELECT 1";
 
 #undef TUTORING_USER_COLUMNS
@@ -140,37 +181,46 @@ absl::StatusOr<Difficulty> ParseDifficulty(absl::string_view text) {
       "database returned unknown exercise_difficulty '", text, "'"));
 }
 
-absl::StatusOr<std::vector<UserRow>> ToUsers(const pqxx::result& result) {
+bool ParseBool(absl::string_view text) { return text == "t"; }
+
+absl::StatusOr<int64_t> ParseInt(absl::string_view text) {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(text, &value)) {
+    return absl::InternalError(
+        absl::StrCat("database returned a malformed number: ", text));
+  }
+  return value;
+}
+
+absl::StatusOr<std::vector<UserRow>> ToUsers(const QueryResult& result) {
   std::vector<UserRow> users;
-  users.reserve(result.size());
-  for (const pqxx::row& row : result) {
+  users.reserve(result.rows());
+  for (int row = 0; row < result.rows(); ++row) {
     UserRow& user = users.emplace_back();
-    user.id = row[0].as<int64_t>();
-    user.email = row[1].c_str();
-    user.display_name = row[2].c_str();
-    absl::StatusOr<UserRole> role = ParseRole(row[3].c_str());
-    if (!role.ok()) return role.status();
-    user.role = *role;
-    user.is_active = row[4].as<bool>();
-    user.onboarding_completed = row[5].as<bool>();
-    user.created_at = absl::FromUnixMicros(row[6].as<int64_t>());
+    ASSIGN_OR_RETURN(user.id, ParseInt(result.Get(row, 0)));
+    user.email = std::string(result.Get(row, 1));
+    user.display_name = std::string(result.Get(row, 2));
+    ASSIGN_OR_RETURN(user.role, ParseRole(result.Get(row, 3)));
+    user.is_active = ParseBool(result.Get(row, 4));
+    user.onboarding_completed = ParseBool(result.Get(row, 5));
+    ASSIGN_OR_RETURN(const int64_t micros, ParseInt(result.Get(row, 6)));
+    user.created_at = absl::FromUnixMicros(micros);
   }
   return users;
 }
 
 absl::StatusOr<std::vector<ExerciseRow>> ToExercises(
-    const pqxx::result& result) {
+    const QueryResult& result) {
   std::vector<ExerciseRow> exercises;
-  exercises.reserve(result.size());
-  for (const pqxx::row& row : result) {
+  exercises.reserve(result.rows());
+  for (int row = 0; row < result.rows(); ++row) {
     ExerciseRow& exercise = exercises.emplace_back();
-    exercise.id = row[0].as<int64_t>();
-    exercise.title = row[1].c_str();
-    absl::StatusOr<Difficulty> difficulty = ParseDifficulty(row[2].c_str());
-    if (!difficulty.ok()) return difficulty.status();
-    exercise.difficulty = *difficulty;
-    exercise.programming_language = row[3].c_str();
-    exercise.created_at = absl::FromUnixMicros(row[4].as<int64_t>());
+    ASSIGN_OR_RETURN(exercise.id, ParseInt(result.Get(row, 0)));
+    exercise.title = std::string(result.Get(row, 1));
+    ASSIGN_OR_RETURN(exercise.difficulty, ParseDifficulty(result.Get(row, 2)));
+    exercise.programming_language = std::string(result.Get(row, 3));
+    ASSIGN_OR_RETURN(const int64_t micros, ParseInt(result.Get(row, 4)));
+    exercise.created_at = absl::FromUnixMicros(micros);
   }
   return exercises;
 }
@@ -196,6 +246,20 @@ absl::StatusOr<std::vector<absl::CivilDay>> ParseDayArray(
   return days;
 }
 
+// One user's activity from columns (exists, as_of_day, days) starting at
+// `first` of `row`.
+absl::Status ToActivity(const QueryResult& result, int row, int first,
+                        UserActivity& user) {
+  user.user_exists = ParseBool(result.Get(row, first));
+  ASSIGN_OR_RETURN(const int64_t as_of_day,
+                   ParseInt(result.Get(row, first + 1)));
+  user.as_of_day = kUnixEpochDay + as_of_day;
+  if (!result.IsNull(row, first + 2)) {
+    ASSIGN_OR_RETURN(user.days, ParseDayArray(result.Get(row, first + 2)));
+  }
+  return absl::OkStatus();
+}
+
 // "YYYY-MM-DD HH:MM:SS.ffffff+00" for PostgreSQL, truncated to microseconds
 // (the database's precision), so rows at or before as_of compare correctly.
 std::string ToPgTimestamp(absl::Time t) {
@@ -209,51 +273,44 @@ std::string ToPgTimestamp(absl::Time t) {
                          sub_micros);
 }
 
-// Runs `query` (pqxx::connection& -> StatusOr<T>, may throw) on the pool
-// and hands its result to `done`.
-template <typename T, typename Query>
-void RunQuery(ConnectionPool& pool, std::shared_ptr<CallContext> call,
-              Query query, Repository::Callback<T> done) {
-  auto result = std::make_shared<absl::StatusOr<T>>(
-      absl::InternalError("query did not run"));
-  pool.Run(
-      std::move(call),
-      [query = std::move(query), result](Session& session) mutable {
-        *result = query(session.connection());
-        return result->status();
-      },
-      [result, done = std::move(done)](absl::Status status) mutable {
-        if (!status.ok()) {
-          done(std::move(status));
-        } else {
-          done(std::move(*result));
-        }
-      });
+// Runs `statement` on the pool and hands its rows, converted by `parse`
+// (QueryResult -> StatusOr<T>), to `done`.
+template <typename T, typename Parse>
+void Run(ConnectionPool& pool, std::shared_ptr<CallContext> call,
+         Statement statement, std::vector<std::string> params, Parse parse,
+         Repository::Callback<T> done) {
+  pool.Execute(std::move(call), statement, std::move(params),
+               [parse = std::move(parse), done = std::move(done)](
+                   absl::StatusOr<QueryResult> result) mutable {
+                 if (!result.ok()) return done(result.status());
+                 done(parse(*result));
+               });
 }
 
 }  // namespace
 
-const std::vector<PreparedStatement>& PgRepository::Statements() {
-  static const std::vector<PreparedStatement> statements{
-      {kActiveUsers, kActiveUsersSql},
-      {kActiveUsersByRole, kActiveUsersByRoleSql},
-      {kActiveUsersPending, kActiveUsersPendingSql},
-      {kActiveUsersByRolePending, kActiveUsersByRolePendingSql},
-      {kUsersByRole, kUsersByRoleSql},
-      {kUserRole, kUserRoleSql},
-      {kExercises, kExercisesSql},
-      {kExercisesByLanguage, kExercisesByLanguageSql},
-      {kActivity, kActivitySql},
-      {kPing, kPingSql},
-  };
-  return statements;
+const std::vector<StatementSpec>& PgRepository::Statements() {
+  // In the order of the Statement enum.
+  static const std::vector<StatementSpec>* statements =
+      new std::vector<StatementSpec>{
+          {"active_users", kActiveUsersSql, ""},
+          {"active_users_by_role", kActiveUsersByRoleSql, ""},
+          {"active_users_pending", kActiveUsersPendingSql, ""},
+          {"active_users_by_role_pending", kActiveUsersByRolePendingSql, ""},
+          {"users_by_role", kUsersByRoleSql, ""},
+          {"user_role", kUserRoleSql, kUserRoleBatchSql},
+          {"exercises", kExercisesSql, ""},
+          {"exercises_by_language", kExercisesByLanguageSql, ""},
+          {"streak", kStreakSql, kStreakBatchSql},
+          {"activity", kActivitySql, ""},
+          {"ping", kPingSql, ""},
+      };
+  return *statements;
 }
 
 PoolOptions PgRepository::ConfigurePool(PoolOptions options,
                                         absl::Duration statement_timeout) {
-  const std::vector<PreparedStatement>& statements = Statements();
-  options.prepared_statements.insert(options.prepared_statements.end(),
-                                     statements.begin(), statements.end());
+  options.statements = Statements();
   options.session_setup.push_back("SET default_transaction_read_only = on");
   options.session_setup.push_back(
       absl::StrCat("SET statement_timeout = ",
@@ -265,56 +322,45 @@ void PgRepository::ListActiveUsers(const ActiveUsersFilter& filter,
                                    const KeysetPage& page,
                                    std::shared_ptr<CallContext> call,
                                    Callback<std::vector<UserRow>> done) {
-  RunQuery<std::vector<UserRow>>(
-      pool_, std::move(call),
-      [filter, page](pqxx::connection& connection)
-          -> absl::StatusOr<std::vector<UserRow>> {
-        pqxx::nontransaction tx(connection);
-        const int64_t limit = page.limit;
-        if (filter.role.has_value()) {
-          const std::string role = RoleName(*filter.role);
-          return ToUsers(tx.exec_prepared(filter.pending_onboarding_only
-                                              ? kActiveUsersByRolePending
-                                              : kActiveUsersByRole,
-                                          role, page.after_id, limit));
-        }
-        return ToUsers(tx.exec_prepared(
-            filter.pending_onboarding_only ? kActiveUsersPending : kActiveUsers,
-            page.after_id, limit));
-      },
-      std::move(done));
+  std::vector<std::string> params;
+  Statement statement;
+  if (filter.role.has_value()) {
+    statement = filter.pending_onboarding_only ? kActiveUsersByRolePending
+                                               : kActiveUsersByRole;
+    params = {RoleName(*filter.role), absl::StrCat(page.after_id),
+              absl::StrCat(page.limit)};
+  } else {
+    statement =
+        filter.pending_onboarding_only ? kActiveUsersPending : kActiveUsers;
+    params = {absl::StrCat(page.after_id), absl::StrCat(page.limit)};
+  }
+  Run<std::vector<UserRow>>(pool_, std::move(call), statement,
+                            std::move(params), ToUsers, std::move(done));
 }
 
 void PgRepository::ListUsersByRole(UserRole role, const KeysetPage& page,
                                    std::shared_ptr<CallContext> call,
                                    Callback<std::vector<UserRow>> done) {
-  RunQuery<std::vector<UserRow>>(
-      pool_, std::move(call),
-      [role, page](pqxx::connection& connection)
-          -> absl::StatusOr<std::vector<UserRow>> {
-        pqxx::nontransaction tx(connection);
-        return ToUsers(
-            tx.exec_prepared(kUsersByRole, std::string(RoleName(role)),
-                             page.after_id, static_cast<int64_t>(page.limit)));
-      },
-      std::move(done));
+  Run<std::vector<UserRow>>(
+      pool_, std::move(call), kUsersByRole,
+      {RoleName(role), absl::StrCat(page.after_id), absl::StrCat(page.limit)},
+      ToUsers, std::move(done));
 }
 
 void PgRepository::GetUserRole(int64_t user_id,
                                std::shared_ptr<CallContext> call,
                                Callback<UserRoleRow> done) {
-  RunQuery<UserRoleRow>(
-      pool_, std::move(call),
-      [user_id](pqxx::connection& connection) -> absl::StatusOr<UserRoleRow> {
-        pqxx::nontransaction tx(connection);
-        const pqxx::result result = tx.exec_prepared(kUserRole, user_id);
-        if (result.empty()) {
+  Run<UserRoleRow>(
+      pool_, std::move(call), kUserRole, {absl::StrCat(user_id)},
+      [user_id](const QueryResult& result) -> absl::StatusOr<UserRoleRow> {
+        if (result.rows() == 0) {
           return absl::NotFoundError(
               absl::StrCat("user ", user_id, " does not exist"));
         }
-        absl::StatusOr<UserRole> role = ParseRole(result[0][0].c_str());
-        if (!role.ok()) return role.status();
-        return UserRoleRow{*role, result[0][1].as<bool>()};
+        UserRoleRow row;
+        ASSIGN_OR_RETURN(row.role, ParseRole(result.Get(0, 0)));
+        row.is_active = ParseBool(result.Get(0, 1));
+        return row;
       },
       std::move(done));
 }
@@ -323,50 +369,56 @@ void PgRepository::ListExercises(const ExercisesFilter& filter,
                                  const KeysetPage& page,
                                  std::shared_ptr<CallContext> call,
                                  Callback<std::vector<ExerciseRow>> done) {
-  RunQuery<std::vector<ExerciseRow>>(
-      pool_, std::move(call),
-      [filter, page](pqxx::connection& connection)
-          -> absl::StatusOr<std::vector<ExerciseRow>> {
-        pqxx::nontransaction tx(connection);
-        const std::string difficulty = DifficultyName(filter.difficulty);
-        const int64_t limit = page.limit;
-        if (filter.programming_language.empty()) {
-          return ToExercises(
-              tx.exec_prepared(kExercises, difficulty, page.after_id, limit));
-        }
-        return ToExercises(tx.exec_prepared(kExercisesByLanguage, difficulty,
-                                            filter.programming_language,
-                                            page.after_id, limit));
-      },
-      std::move(done));
+  const std::string difficulty = DifficultyName(filter.difficulty);
+  if (filter.programming_language.empty()) {
+    Run<std::vector<ExerciseRow>>(
+        pool_, std::move(call), kExercises,
+        {difficulty, absl::StrCat(page.after_id), absl::StrCat(page.limit)},
+        ToExercises, std::move(done));
+    return;
+  }
+  Run<std::vector<ExerciseRow>>(
+      pool_, std::move(call), kExercisesByLanguage,
+      {difficulty, filter.programming_language, absl::StrCat(page.after_id),
+       absl::StrCat(page.limit)},
+      ToExercises, std::move(done));
 }
 
 void PgRepository::GetActivity(std::vector<int64_t> user_ids,
                                std::string time_zone, absl::Time as_of,
                                std::shared_ptr<CallContext> call,
                                Callback<std::vector<UserActivity>> done) {
-  RunQuery<std::vector<UserActivity>>(
-      pool_, std::move(call),
-      [ids = absl::StrCat("{", absl::StrJoin(user_ids, ","), "}"),
-       time_zone = std::move(time_zone),
-       as_of = ToPgTimestamp(as_of)](pqxx::connection& connection)
-          -> absl::StatusOr<std::vector<UserActivity>> {
-        pqxx::nontransaction tx(connection);
-        const pqxx::result result =
-            tx.exec_prepared(kActivity, ids, time_zone, as_of);
-        std::vector<UserActivity> activity;
-        activity.reserve(result.size());
-        for (const pqxx::row& row : result) {
-          UserActivity& user = activity.emplace_back();
-          user.user_id = row[0].as<int64_t>();
-          user.user_exists = row[1].as<bool>();
-          user.as_of_day = kUnixEpochDay + row[2].as<int64_t>();
-          if (!row[3].is_null()) {
-            absl::StatusOr<std::vector<absl::CivilDay>> days =
-                ParseDayArray(row[3].c_str());
-            if (!days.ok()) return days.status();
-            user.days = *std::move(days);
+  if (user_ids.size() == 1) {
+    // One user (GetStreak): the statement the pool may coalesce with other
+    // calls', whatever their zones and instants.
+    const int64_t user_id = user_ids[0];
+    Run<std::vector<UserActivity>>(
+        pool_, std::move(call), kStreak,
+        {absl::StrCat(user_id), std::move(time_zone), ToPgTimestamp(as_of)},
+        [user_id](const QueryResult& result)
+            -> absl::StatusOr<std::vector<UserActivity>> {
+          if (result.rows() != 1) {
+            return absl::InternalError(absl::StrCat(
+                "streak query returned ", result.rows(), " rows for one user"));
           }
+          std::vector<UserActivity> activity(1);
+          activity[0].user_id = user_id;
+          RETURN_IF_ERROR(ToActivity(result, 0, 0, activity[0]));
+          return activity;
+        },
+        std::move(done));
+    return;
+  }
+  Run<std::vector<UserActivity>>(
+      pool_, std::move(call), kActivity,
+      {absl::StrCat("{", absl::StrJoin(user_ids, ","), "}"),
+       std::move(time_zone), ToPgTimestamp(as_of)},
+      [](const QueryResult& result)
+          -> absl::StatusOr<std::vector<UserActivity>> {
+        std::vector<UserActivity> activity(result.rows());
+        for (int row = 0; row < result.rows(); ++row) {
+          ASSIGN_OR_RETURN(activity[row].user_id, ParseInt(result.Get(row, 0)));
+          RETURN_IF_ERROR(ToActivity(result, row, 1, activity[row]));
         }
         return activity;
       },
@@ -375,14 +427,12 @@ void PgRepository::GetActivity(std::vector<int64_t> user_ids,
 
 void PgRepository::Ping(std::shared_ptr<CallContext> call,
                         absl::AnyInvocable<void(absl::Status)> done) {
-  pool_.Run(
-      std::move(call),
-      [](Session& session) {
-        pqxx::nontransaction tx(session.connection());
-        tx.exec_prepared1(kPing);
-        return absl::OkStatus();
+  pool_.Execute(
+      std::move(call), kPing, {},
+      [done = std::move(done)](absl::StatusOr<QueryResult> result) mutable {
+        done(result.status());
       },
-      std::move(done), ConnectionPool::Priority::kHigh);
+      ConnectionPool::Priority::kHigh);
 }
 
 }  // namespace tutoring::db

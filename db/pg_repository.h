@@ -1,5 +1,8 @@
-// Repository over PostgreSQL through a ConnectionPool. Every query is a named
-// constant with $n parameters, prepared once per connection.
+// The Repository over PostgreSQL, through the asynchronous connection pool
+// (db/connection_pool.h). Every query is a named constant with $n
+// parameters, prepared once per connection; the point lookups (GetUserRole,
+// GetActivity of one user) also have a batch form, so the pool can answer
+// many concurrent calls with one statement.
 #ifndef TUTORING_DB_PG_REPOSITORY_H_
 #define TUTORING_DB_PG_REPOSITORY_H_
 
@@ -18,15 +21,17 @@ inline constexpr absl::Duration kDefaultStatementTimeout = absl::Seconds(60);
 
 class PgRepository final : public Repository {
  public:
-  // Adds what the repository's connections need to `options`: its prepared
-  // statements, read-only transactions, and `statement_timeout` as a
-  // backstop for queries whose cancel request got lost (calls' own deadlines
-  // are enforced by the pool's cancel requests).
+  // Adds what the repository's connections need to `options`: its
+  // statements (the pool prepares them; Execute names them by index, so
+  // `options.statements` must be empty), read-only transactions, and
+  // `statement_timeout` as a backstop for statements whose cancel request
+  // got lost (calls' own deadlines are enforced by the pool).
   static PoolOptions ConfigurePool(PoolOptions options,
                                    absl::Duration statement_timeout);
 
-  // The statements, by name, for tests that EXPLAIN them.
-  static const std::vector<PreparedStatement>& Statements();
+  // The statements, in the order ConfigurePool registers them (for tests
+  // that EXPLAIN them).
+  static const std::vector<StatementSpec>& Statements();
 
   // `pool` must be configured by ConfigurePool and outlive this object.
   explicit PgRepository(ConnectionPool& pool) : pool_(pool) {}

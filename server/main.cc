@@ -35,6 +35,16 @@ ABSL_FLAG(int, database_pool_size, tutoring::db::PoolOptions().pool_size,
 ABSL_FLAG(int, database_max_overflow, tutoring::db::PoolOptions().max_overflow,
           "extra connections opened while all pooled ones are busy, closed "
           "after --database-overflow-idle (env DATABASE_MAX_OVERFLOW)");
+ABSL_FLAG(int, database_io_threads, tutoring::db::PoolOptions().io_threads,
+          "event-loop threads driving the database connections; 0 means one "
+          "per CPU core (env DATABASE_IO_THREADS)");
+ABSL_FLAG(int, database_pipeline_depth,
+          tutoring::db::PoolOptions().pipeline_depth,
+          "statements in flight on one connection at most (libpq pipeline "
+          "mode) (env DATABASE_PIPELINE_DEPTH)");
+ABSL_FLAG(int, database_max_batch, tutoring::db::PoolOptions().max_batch,
+          "concurrent point lookups (GetUserRole, GetStreak) one coalesced "
+          "statement answers at most (env DATABASE_MAX_BATCH)");
 ABSL_FLAG(absl::Duration, database_overflow_idle,
           tutoring::db::PoolOptions().overflow_idle_timeout,
           "idle time after which an overflow connection closes "
@@ -90,6 +100,9 @@ constexpr tutoring::FlagFromEnv kEnvironment[] = {
     {"database_url", "DATABASE_URL"},
     {"database_pool_size", "DATABASE_POOL_SIZE"},
     {"database_max_overflow", "DATABASE_MAX_OVERFLOW"},
+    {"database_io_threads", "DATABASE_IO_THREADS"},
+    {"database_pipeline_depth", "DATABASE_PIPELINE_DEPTH"},
+    {"database_max_batch", "DATABASE_MAX_BATCH"},
     {"database_overflow_idle", "DATABASE_OVERFLOW_IDLE"},
     {"database_acquire_timeout", "DATABASE_ACQUIRE_TIMEOUT"},
     {"database_max_waiting", "DATABASE_MAX_WAITING"},
@@ -144,6 +157,13 @@ void CheckFlags() {
       "database-max-overflow", absl::GetFlag(FLAGS_database_max_overflow), 0));
   ExitIfUsageError(RequireAtLeast(
       "database-max-waiting", absl::GetFlag(FLAGS_database_max_waiting), 0));
+  ExitIfUsageError(RequireAtLeast("database-io-threads",
+                                  absl::GetFlag(FLAGS_database_io_threads), 0));
+  ExitIfUsageError(RequireAtLeast("database-pipeline-depth",
+                                  absl::GetFlag(FLAGS_database_pipeline_depth),
+                                  1));
+  ExitIfUsageError(RequireAtLeast("database-max-batch",
+                                  absl::GetFlag(FLAGS_database_max_batch), 1));
   ExitIfUsageError(RequirePositive(
       "database-overflow-idle", absl::GetFlag(FLAGS_database_overflow_idle)));
   ExitIfUsageError(
@@ -225,6 +245,9 @@ int main(int argc, char** argv) {
   pool_options.database_url = absl::GetFlag(FLAGS_database_url);
   pool_options.pool_size = absl::GetFlag(FLAGS_database_pool_size);
   pool_options.max_overflow = absl::GetFlag(FLAGS_database_max_overflow);
+  pool_options.io_threads = absl::GetFlag(FLAGS_database_io_threads);
+  pool_options.pipeline_depth = absl::GetFlag(FLAGS_database_pipeline_depth);
+  pool_options.max_batch = absl::GetFlag(FLAGS_database_max_batch);
   pool_options.overflow_idle_timeout =
       absl::GetFlag(FLAGS_database_overflow_idle);
   pool_options.acquire_timeout = absl::GetFlag(FLAGS_database_acquire_timeout);
@@ -256,11 +279,13 @@ int main(int argc, char** argv) {
 
   spdlog::info(
       "tutoring-server listening on {} (port {}); database {}; pool {}+{} "
-      "overflow, acquire timeout {}, max waiting {}, max lifetime {}; "
+      "overflow on {} io threads, pipeline depth {}, max batch {}, acquire "
+      "timeout {}, max waiting {}, max lifetime {}; "
       "default deadline {}; {} time zones; page token key {}",
       server_options.listen_address, (*server)->port(),
       tutoring::db::DescribeConnectionString(pool_options.database_url),
-      pool_options.pool_size, pool_options.max_overflow,
+      pool_options.pool_size, pool_options.max_overflow, (*pool)->io_threads(),
+      pool_options.pipeline_depth, pool_options.max_batch,
       absl::FormatDuration(pool_options.acquire_timeout),
       pool_options.max_waiting,
       absl::FormatDuration(pool_options.max_connection_lifetime),

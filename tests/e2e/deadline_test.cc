@@ -3,16 +3,16 @@
 // queries block until the lock goes away or the server cancels them.
 #include <atomic>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/server_harness.h"
+#include "tests/support/pg_activity.h"
 #include "tests/support/test_database.h"
 
 namespace tutoring::testing {
@@ -32,6 +32,8 @@ class TableLock {
   pqxx::work tx_;
 };
 
+constexpr char kApplicationName[] = "tutoring-deadline-test";
+
 class DeadlineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -48,30 +50,20 @@ class DeadlineTest : public ::testing::Test {
   }
 
   std::unique_ptr<ServerHarness> Start(HarnessOptions options = {}) {
-    options.application_name = "tutoring-deadline-test";
+    options.application_name = kApplicationName;
     return ServerHarness::Start(db_->url(), options);
   }
 
-  // Queries of the server still running (or waiting on the lock).
-  int ServerQueriesRunning() {
-    pqxx::connection connection(db_->url());
-    pqxx::nontransaction tx(connection);
-    return tx
-        .exec1(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-            "'tutoring-deadline-test' AND state = 'active'")[0]
-        .as<int>();
-  }
-
-  // Polls until the server runs `want` queries; the cancel request reaches
-  // the backend a few milliseconds after the call ends.
+  // Polls until `want` of the server's statements wait on the table lock
+  // (want > 0), or none of them runs at all (want == 0): the cancel request
+  // reaches the backend a few milliseconds after the call ends.
   bool WaitForServerQueries(int want, absl::Duration timeout) {
-    const absl::Time give_up = absl::Now() + timeout;
-    while (absl::Now() < give_up) {
-      if (ServerQueriesRunning() == want) return true;
-      absl::SleepFor(absl::Milliseconds(10));
+    if (want == 0) {
+      return WaitForActiveQueries(db_->url(), kApplicationName, 0, timeout) ==
+             0;
     }
-    return ServerQueriesRunning() == want;
+    return WaitForLockWaiters(db_->url(), kApplicationName, want, timeout) ==
+           want;
   }
 
   static grpc::Status GetUserRole(ServerHarness& harness,
@@ -139,17 +131,8 @@ TEST_F(DeadlineTest, CallWithoutDeadlineGetsTheServerDefault) {
 }
 
 TEST_F(DeadlineTest, FullQueueAnswersResourceExhaustedAtOnce) {
-  HarnessOptions options;
-  options.pool_size = 1;
-  options.max_overflow = 0;
-  options.max_waiting = 1;
-  auto harness = Start(options);
-  ASSERT_NE(harness, nullptr);
-  // The health probe uses the same pool; wait until it is idle.
-  ASSERT_TRUE(harness->WaitForHealth(
-      "", grpc::health::v1::HealthCheckResponse::SERVING, absl::Seconds(5)));
-
-  std::unique_ptr<TableLock> lock = std::make_unique<TableLock>(db_->url());
+  // Declared first, so that they outlive the server should an assertion end
+  // the test early.
   struct Pending {
     grpc::ClientContext context;
     v1::GetUserRoleRequest request;
@@ -158,10 +141,26 @@ TEST_F(DeadlineTest, FullQueueAnswersResourceExhaustedAtOnce) {
     absl::Notification done;
   };
   std::vector<std::unique_ptr<Pending>> calls;
+  HarnessOptions options;
+  options.pool_size = 1;
+  options.max_overflow = 0;
+  options.max_waiting = 1;
+  // One statement at a time on the one connection, so that the second call
+  // waits instead of joining the first one's pipeline.
+  options.pipeline_depth = 1;
+  options.io_threads = 1;
+  auto harness = Start(options);
+  ASSERT_NE(harness, nullptr);
+  // The health probe uses the same pool; wait until it is idle.
+  ASSERT_TRUE(harness->WaitForHealth(
+      "", grpc::health::v1::HealthCheckResponse::SERVING, absl::Seconds(5)));
+
+  std::unique_ptr<TableLock> lock = std::make_unique<TableLock>(db_->url());
   auto start_call = [&]() {
     calls.push_back(std::make_unique<Pending>());
     Pending* p = calls.back().get();
-    p->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+    p->context.set_deadline(
+        absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
     p->request.set_user_id(1);
     harness->stub().async()->GetUserRole(&p->context, &p->request, &p->response,
                                          [p](grpc::Status s) {
@@ -172,17 +171,22 @@ TEST_F(DeadlineTest, FullQueueAnswersResourceExhaustedAtOnce) {
   start_call();  // runs, blocked on the lock
   ASSERT_TRUE(WaitForServerQueries(1, absl::Seconds(5)));
   start_call();  // waits in the queue
-  // Give the second call time to reach the queue, then overflow it.
-  absl::SleepFor(absl::Milliseconds(200));
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (harness->pool().Stats().waiting < 1 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(harness->pool().Stats().waiting, 1);
   const absl::Time third_started = absl::Now();
   start_call();
   ASSERT_TRUE(calls[2]->done.WaitForNotificationWithTimeout(absl::Seconds(5)));
-  EXPECT_EQ(calls[2]->status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(calls[2]->status.error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_LT(absl::Now() - third_started, absl::Milliseconds(500));
 
   lock.reset();
   for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(calls[i]->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    ASSERT_TRUE(
+        calls[i]->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
     EXPECT_TRUE(calls[i]->status.ok()) << calls[i]->status.error_message();
   }
 }

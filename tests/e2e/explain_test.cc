@@ -3,13 +3,13 @@
 // custom and the generic plan (a prepared statement switches to the generic
 // one after five executions): index scans, no Seq Scan on users or
 // user_exercises, no Sort above a keyset scan.
-#include <iostream>
-#include <string>
-#include <vector>
-
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+
+#include <iostream>
 #include <pqxx/pqxx>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -34,7 +34,8 @@ void Flatten(const Struct& plan, int depth, std::vector<PlanNode>* nodes,
   const auto& f = plan.fields();
   PlanNode node;
   node.type = f.at("Node Type").string_value();
-  if (f.count("Relation Name")) node.relation = f.at("Relation Name").string_value();
+  if (f.count("Relation Name"))
+    node.relation = f.at("Relation Name").string_value();
   if (f.count("Index Name")) node.index = f.at("Index Name").string_value();
   absl::StrAppend(shape, std::string(2 * depth, ' '), node.type,
                   node.index.empty() ? "" : " using " + node.index,
@@ -56,9 +57,11 @@ struct Case {
 
 class ExplainTest : public ::testing::TestWithParam<Case> {};
 
+// A statement's SQL by name; "<name>__batch" is its batch form.
 std::string StatementSql(const std::string& name) {
-  for (const db::PreparedStatement& s : db::PgRepository::Statements()) {
+  for (const db::StatementSpec& s : db::PgRepository::Statements()) {
     if (s.name == name) return s.sql;
+    if (!s.batch_sql.empty() && s.name + "__batch" == name) return s.batch_sql;
   }
   ADD_FAILURE() << "no statement " << name;
   return "";
@@ -69,7 +72,8 @@ TEST_P(ExplainTest, UsesIndexesWithoutSeqScanOrSort) {
   pqxx::connection connection(E2eDatabaseUrl());
   pqxx::nontransaction tx(connection);
   {
-    const int64_t users = tx.exec1("SELECT count(*) FROM users")[0].as<int64_t>();
+    const int64_t users =
+        tx.exec1("SELECT count(*) FROM users")[0].as<int64_t>();
     ASSERT_GE(users, 100000) << "e2e database is not seeded at scale";
   }
   tx.exec0("PREPARE s AS " + StatementSql(c.statement));
@@ -83,13 +87,14 @@ TEST_P(ExplainTest, UsesIndexesWithoutSeqScanOrSort) {
         << json;
     std::vector<PlanNode> nodes;
     std::string shape;
-    Flatten(plans.values(0).struct_value().fields().at("Plan").struct_value(), 0,
-            &nodes, &shape);
+    Flatten(plans.values(0).struct_value().fields().at("Plan").struct_value(),
+            0, &nodes, &shape);
     std::cout << c.statement << " (" << mode << "):\n" << shape;
     bool indexed_main = false;
     for (const PlanNode& node : nodes) {
-      EXPECT_FALSE(node.type == "Seq Scan" &&
-                   (node.relation == "users" || node.relation == "user_exercises"))
+      EXPECT_FALSE(
+          node.type == "Seq Scan" &&
+          (node.relation == "users" || node.relation == "user_exercises"))
           << shape;
       if (c.keyset_list) {
         EXPECT_NE(node.type, "Sort") << shape;
@@ -134,9 +139,16 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"users_by_role", "'admin', 0, 51", true, "users"},
         Case{"users_by_role", "'instructor', 40000, 1001", true, "users"},
         Case{"user_role", "12345", false, "users"},
+        Case{"user_role__batch", HundredIds(), false, "users"},
         Case{"exercises", "'easy', 0, 51", true, "exercises"},
         Case{"exercises_by_language", "'hard', 'rust', 0, 51", true,
              "exercises"},
+        Case{"streak", "4242, 'America/New_York', now()", false,
+             "user_exercises"},
+        Case{"streak__batch",
+             "'{4242,17,99}', '{America/New_York,UTC,Asia/Kolkata}',"
+             " ARRAY[now(), now() - interval '1 day', now()]",
+             false, "user_exercises"},
         Case{"activity", "'{4242}', 'America/New_York', now()", false,
              "user_exercises"},
         Case{"activity", HundredIds() + ", 'Asia/Kolkata', now()", false,

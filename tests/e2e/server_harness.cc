@@ -14,15 +14,16 @@ std::unique_ptr<ServerHarness> ServerHarness::Start(
       server::TimeZoneNames::LoadFromFile("/usr/share/zoneinfo/tzdata.zi");
   EXPECT_TRUE(zones.ok()) << zones.status();
   if (!zones.ok()) return nullptr;
-  harness->zones_ =
-      std::make_unique<server::TimeZoneNames>(*std::move(zones));
-  harness->tokens_ =
-      std::make_unique<server::PageTokenCodec>(*server::PageTokenCodec::RandomKey());
+  harness->zones_ = std::make_unique<server::TimeZoneNames>(*std::move(zones));
+  harness->tokens_ = std::make_unique<server::PageTokenCodec>(
+      *server::PageTokenCodec::RandomKey());
 
   db::PoolOptions pool_options;
   pool_options.database_url = database_url;
   pool_options.pool_size = options.pool_size;
   pool_options.max_overflow = options.max_overflow;
+  pool_options.io_threads = options.io_threads;
+  pool_options.pipeline_depth = options.pipeline_depth;
   pool_options.max_waiting = options.max_waiting;
   pool_options.acquire_timeout = options.acquire_timeout;
   pool_options.application_name = options.application_name;

@@ -23,6 +23,8 @@ namespace tutoring::testing {
 struct HarnessOptions {
   int pool_size = 8;
   int max_overflow = 4;
+  int io_threads = 0;  // one per core
+  int pipeline_depth = db::PoolOptions().pipeline_depth;
   int max_waiting = 1000;
   absl::Duration acquire_timeout = absl::Seconds(2);
   absl::Duration default_deadline = absl::Seconds(10);

@@ -1,6 +1,7 @@
 // Graceful shutdown of the real tutoring-server binary: SIGTERM while 32
-// calls are in flight (held by a table lock); every one completes OK, new
-// calls are refused, and the process exits 0 within the grace period.
+// calls are in flight (held by a table lock, one statement per connection);
+// every one completes OK, new calls are refused, and the process exits 0
+// within the grace period.
 #include <signal.h>
 
 #include <memory>
@@ -38,8 +39,8 @@ TEST(SigtermTest, InFlightCallsCompleteAndTheProcessExitsZero) {
         "FROM generate_series(1, 40) g");
   }
   std::unique_ptr<ServerProcess> server = ServerProcess::Start(
-      url, {"--database-pool-size=40", "--shutdown-grace=10s",
-            "--health-interval=100ms"});
+      url, {"--database-pool-size=40", "--database-pipeline-depth=1",
+            "--shutdown-grace=10s", "--health-interval=100ms"});
   ASSERT_NE(server, nullptr);
   auto channel =
       grpc::CreateChannel(server->target(), grpc::InsecureChannelCredentials());
@@ -50,10 +51,12 @@ TEST(SigtermTest, InFlightCallsCompleteAndTheProcessExitsZero) {
   auto lock = std::make_unique<pqxx::work>(*lock_connection);
   lock->exec0("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
 
+  // 32 different questions (the pool would answer identical ones, or point
+  // lookups, with one statement): first pages of 1..32 active users.
   struct Call {
     grpc::ClientContext context;
-    v1::GetUserRoleRequest request;
-    v1::GetUserRoleResponse response;
+    v1::ListActiveUsersRequest request;
+    v1::ListActiveUsersResponse response;
     grpc::Status status;
     absl::Notification done;
   };
@@ -63,16 +66,16 @@ TEST(SigtermTest, InFlightCallsCompleteAndTheProcessExitsZero) {
     Call* call = calls.back().get();
     call->context.set_deadline(
         absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    call->request.set_user_id(i + 1);
-    stub->async()->GetUserRole(&call->context, &call->request, &call->response,
-                               [call](grpc::Status s) {
-                                 call->status = std::move(s);
-                                 call->done.Notify();
-                               });
+    call->request.set_page_size(i + 1);
+    stub->async()->ListActiveUsers(&call->context, &call->request,
+                                   &call->response, [call](grpc::Status s) {
+                                     call->status = std::move(s);
+                                     call->done.Notify();
+                                   });
   }
-  ASSERT_EQ(WaitForActiveQueries(url, "tutoring-server", kInFlight,
-                                 absl::Seconds(10)),
-            kInFlight);
+  ASSERT_EQ(
+      WaitForLockWaiters(url, "tutoring-server", kInFlight, absl::Seconds(10)),
+      kInFlight);
 
   const absl::Time sigterm_at = absl::Now();
   Subprocess& process = server->process();
@@ -102,8 +105,11 @@ TEST(SigtermTest, InFlightCallsCompleteAndTheProcessExitsZero) {
         calls[i]->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
     EXPECT_TRUE(calls[i]->status.ok())
         << i << ": " << calls[i]->status.error_message();
-    EXPECT_EQ(calls[i]->response.user_id(), i + 1);
-    EXPECT_EQ(calls[i]->response.role(), v1::ROLE_INSTRUCTOR);
+    ASSERT_EQ(calls[i]->response.users_size(), i + 1);
+    for (int j = 0; j <= i; ++j) {
+      EXPECT_EQ(calls[i]->response.users(j).id(), j + 1);
+      EXPECT_EQ(calls[i]->response.users(j).role(), v1::ROLE_INSTRUCTOR);
+    }
   }
   const std::optional<ProcessResult> exit = process.WaitFor(absl::Seconds(10));
   ASSERT_TRUE(exit.has_value()) << "did not exit\n" << process.Err();

@@ -13,6 +13,10 @@ constexpr char kActiveQueriesSql[] =
     "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
     " AND state = 'active' AND query NOT LIKE 'SELECT 1%'";
 
+constexpr char kLockWaitersSql[] =
+    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
+    " AND state = 'active' AND wait_event_type = 'Lock'";
+
 constexpr char kSessionsSql[] =
     "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1";
 
@@ -42,6 +46,24 @@ int WaitForActiveQueries(const std::string& database_url,
   for (;;) {
     const int active = ActiveQueries(database_url, application_name);
     if (active == want || active < 0 || absl::Now() >= give_up) return active;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
+int LockWaiters(const std::string& database_url,
+                absl::string_view application_name) {
+  return Count(database_url, kLockWaitersSql, application_name);
+}
+
+int WaitForLockWaiters(const std::string& database_url,
+                       absl::string_view application_name, int want,
+                       absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  for (;;) {
+    const int waiting = LockWaiters(database_url, application_name);
+    if (waiting == want || waiting < 0 || absl::Now() >= give_up) {
+      return waiting;
+    }
     absl::SleepFor(absl::Milliseconds(10));
   }
 }

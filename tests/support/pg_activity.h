@@ -24,6 +24,18 @@ int WaitForActiveQueries(const std::string& database_url,
                          absl::string_view application_name, int want,
                          absl::Duration timeout);
 
+// Statements of `application_name` waiting for a lock (a table lock or an
+// advisory lock a test holds): unlike ActiveQueries, never a statement
+// being prepared or one that is about to finish.
+int LockWaiters(const std::string& database_url,
+                absl::string_view application_name);
+
+// Polls LockWaiters until it equals `want` or `timeout` passes; returns the
+// last count seen.
+int WaitForLockWaiters(const std::string& database_url,
+                       absl::string_view application_name, int want,
+                       absl::Duration timeout);
+
 // Sessions (any state) of `application_name`.
 int Sessions(const std::string& database_url,
              absl::string_view application_name);

@@ -1,0 +1,65 @@
+#include "db/canceller.h"
+
+#include <deque>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace tutoring::db {
+
+// Shared with the threads, which may outlive the Canceller.
+struct Canceller::State {
+  explicit State(int max_queued) : max_queued(max_queued) {}
+
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return stopping || !queue.empty();
+  }
+
+  // Constant after construction.
+  const int max_queued;
+
+  mutable absl::Mutex mu;
+  bool stopping ABSL_GUARDED_BY(mu) = false;
+  std::deque<std::shared_ptr<CancelHandle>> queue ABSL_GUARDED_BY(mu);
+};
+
+Canceller::Canceller(int threads, int max_queued)
+    : state_(std::make_shared<State>(max_queued)) {
+  for (int i = 0; i < threads; ++i) {
+    std::thread([state = state_] {
+      while (true) {
+        std::shared_ptr<CancelHandle> handle;
+        {
+          absl::MutexLock lock(&state->mu);
+          state->mu.Await(absl::Condition(state.get(), &State::HasWork));
+          if (state->stopping) return;
+          handle = std::move(state->queue.front());
+          state->queue.pop_front();
+        }
+        // Best effort: a failed request leaves the statement to its
+        // statement_timeout.
+        (void)handle->Send();
+      }
+    }).detach();
+  }
+}
+
+Canceller::~Canceller() {
+  absl::MutexLock lock(&state_->mu);
+  state_->stopping = true;
+  state_->queue.clear();
+}
+
+bool Canceller::Send(std::shared_ptr<CancelHandle> handle) {
+  absl::MutexLock lock(&state_->mu);
+  if (state_->stopping ||
+      static_cast<int>(state_->queue.size()) >= state_->max_queued) {
+    return false;
+  }
+  state_->queue.push_back(std::move(handle));
+  return true;
+}
+
+}  // namespace tutoring::db

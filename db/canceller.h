@@ -1,0 +1,39 @@
+// Cancel requests sent off the event loops. libpq 15's PQcancel opens a
+// connection of its own and blocks until the server has taken the request
+// (forever, if the server is stalled); the connection pool's event loops
+// must never block, so requests go to a few threads of this class, which
+// nobody ever waits for.
+#ifndef TUTORING_DB_CANCELLER_H_
+#define TUTORING_DB_CANCELLER_H_
+
+#include <memory>
+
+#include "db/pg_connection.h"
+
+namespace tutoring::db {
+
+// Thread-safe.
+class Canceller {
+ public:
+  // `threads` requests may be in progress at once; up to `max_queued` more
+  // wait, and further ones are dropped (cancel requests are best effort:
+  // statement_timeout is the backstop).
+  explicit Canceller(int threads = 2, int max_queued = 256);
+  Canceller(const Canceller&) = delete;
+  Canceller& operator=(const Canceller&) = delete;
+  // Drops queued requests and lets the threads go without waiting for
+  // them: one stuck on a stalled server must not hold up a shutdown.
+  ~Canceller();
+
+  // Queues a cancel request for what `handle`'s backend runs when it
+  // arrives. False if it was dropped.
+  bool Send(std::shared_ptr<CancelHandle> handle);
+
+ private:
+  struct State;
+  const std::shared_ptr<State> state_;
+};
+
+}  // namespace tutoring::db
+
+#endif  // TUTORING_DB_CANCELLER_H_
