@@ -1,7 +1,7 @@
 // The load generator against an in-process gRPC server whose answers are
 // known: status counting, deadlines, open-loop timing, warmup, connection
 // loss, and the HTTP/2 client underneath.
-#include "client/load_generator.h"
+#include "bench/loadgen/load_generator.h"
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -16,8 +16,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "client/h2_connection.h"
-#include "client/request_mix.h"
+#include "bench/loadgen/h2_connection.h"
+#include "bench/loadgen/request_mix.h"
 #include "gtest/gtest.h"
 #include "tutoring/v1/tutoring.grpc.pb.h"
 

@@ -1,4 +1,4 @@
-#include "client/load_report.h"
+#include "bench/loadgen/load_report.h"
 
 #include <string>
 

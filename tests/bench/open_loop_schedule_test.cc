@@ -1,4 +1,4 @@
-#include "client/open_loop_schedule.h"
+#include "bench/loadgen/open_loop_schedule.h"
 
 #include <cstdint>
 #include <random>

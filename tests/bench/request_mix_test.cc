@@ -1,4 +1,4 @@
-#include "client/request_mix.h"
+#include "bench/loadgen/request_mix.h"
 
 #include <map>
 #include <set>

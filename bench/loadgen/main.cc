@@ -12,9 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
-#include "client/load_generator.h"
-#include "client/load_report.h"
-#include "client/request_mix.h"
+#include "bench/loadgen/load_generator.h"
+#include "bench/loadgen/load_report.h"
+#include "bench/loadgen/request_mix.h"
 #include "common/command_line.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051",

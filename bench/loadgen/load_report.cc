@@ -1,4 +1,4 @@
-#include "client/load_report.h"
+#include "bench/loadgen/load_report.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"

@@ -1,8 +1,8 @@
 // The load generator behind tutoring-bench: keeps a fixed number of unary
 // gRPC calls in flight (closed loop) or sends them at a fixed rate (open
 // loop) over several HTTP/2 connections, and reports what came back.
-#ifndef TUTORING_CLIENT_LOAD_GENERATOR_H_
-#define TUTORING_CLIENT_LOAD_GENERATOR_H_
+#ifndef TUTORING_BENCH_LOADGEN_LOAD_GENERATOR_H_
+#define TUTORING_BENCH_LOADGEN_LOAD_GENERATOR_H_
 
 #include <cstdint>
 #include <string>
@@ -11,8 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "client/load_report.h"
-#include "client/request_mix.h"
+#include "bench/loadgen/load_report.h"
+#include "bench/loadgen/request_mix.h"
 
 namespace tutoring::client {
 
@@ -72,4 +72,4 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options);
 
 }  // namespace tutoring::client
 
-#endif  // TUTORING_CLIENT_LOAD_GENERATOR_H_
+#endif  // TUTORING_BENCH_LOADGEN_LOAD_GENERATOR_H_

@@ -2,8 +2,8 @@
 // HdrHistogram: values below 256 get a bucket each, and every power-of-two
 // range above is split into 128 equal buckets. A reported quantile is
 // therefore within 1/256 (0.4%) of a value that was recorded at that rank.
-#ifndef TUTORING_CLIENT_HISTOGRAM_H_
-#define TUTORING_CLIENT_HISTOGRAM_H_
+#ifndef TUTORING_BENCH_LOADGEN_HISTOGRAM_H_
+#define TUTORING_BENCH_LOADGEN_HISTOGRAM_H_
 
 #include <cstdint>
 #include <vector>
@@ -57,4 +57,4 @@ class Histogram {
 
 }  // namespace tutoring::client
 
-#endif  // TUTORING_CLIENT_HISTOGRAM_H_
+#endif  // TUTORING_BENCH_LOADGEN_HISTOGRAM_H_

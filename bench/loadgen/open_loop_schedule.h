@@ -3,8 +3,8 @@
 // each call's latency from its intended send time, so a stalled server shows
 // up as latency instead of silently lowering the rate (no coordinated
 // omission).
-#ifndef TUTORING_CLIENT_OPEN_LOOP_SCHEDULE_H_
-#define TUTORING_CLIENT_OPEN_LOOP_SCHEDULE_H_
+#ifndef TUTORING_BENCH_LOADGEN_OPEN_LOOP_SCHEDULE_H_
+#define TUTORING_BENCH_LOADGEN_OPEN_LOOP_SCHEDULE_H_
 
 #include <cstdint>
 
@@ -37,4 +37,4 @@ class OpenLoopSchedule {
 
 }  // namespace tutoring::client
 
-#endif  // TUTORING_CLIENT_OPEN_LOOP_SCHEDULE_H_
+#endif  // TUTORING_BENCH_LOADGEN_OPEN_LOOP_SCHEDULE_H_

@@ -1,7 +1,7 @@
 // The outcome of a tutoring-bench run and its two renderings: text for
 // people, JSON for scripts.
-#ifndef TUTORING_CLIENT_LOAD_REPORT_H_
-#define TUTORING_CLIENT_LOAD_REPORT_H_
+#ifndef TUTORING_BENCH_LOADGEN_LOAD_REPORT_H_
+#define TUTORING_BENCH_LOADGEN_LOAD_REPORT_H_
 
 #include <array>
 #include <cstdint>
@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "client/histogram.h"
-#include "client/request_mix.h"
+#include "bench/loadgen/histogram.h"
+#include "bench/loadgen/request_mix.h"
 
 namespace tutoring::client {
 
@@ -70,4 +70,4 @@ std::string FormatJson(const LoadReport& report);
 
 }  // namespace tutoring::client
 
-#endif  // TUTORING_CLIENT_LOAD_REPORT_H_
+#endif  // TUTORING_BENCH_LOADGEN_LOAD_REPORT_H_

@@ -1,4 +1,4 @@
-#include "client/histogram.h"
+#include "bench/loadgen/histogram.h"
 
 #include <algorithm>
 #include <cmath>

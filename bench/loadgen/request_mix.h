@@ -1,8 +1,8 @@
 // What tutoring-bench calls: the RPCs it knows, a weighted mix of them
 // ("GetStreak:5,GetUserRole:3"), and a seeded generator of their requests
 // with parameters drawn from the seeded data's ranges.
-#ifndef TUTORING_CLIENT_REQUEST_MIX_H_
-#define TUTORING_CLIENT_REQUEST_MIX_H_
+#ifndef TUTORING_BENCH_LOADGEN_REQUEST_MIX_H_
+#define TUTORING_BENCH_LOADGEN_REQUEST_MIX_H_
 
 #include <array>
 #include <cstdint>
@@ -147,4 +147,4 @@ class RequestGenerator {
 
 }  // namespace tutoring::client
 
-#endif  // TUTORING_CLIENT_REQUEST_MIX_H_
+#endif  // TUTORING_BENCH_LOADGEN_REQUEST_MIX_H_

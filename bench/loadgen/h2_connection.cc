@@ -1,4 +1,4 @@
-#include "client/h2_connection.h"
+#include "bench/loadgen/h2_connection.h"
 
 #include <errno.h>
 #include <fcntl.h>

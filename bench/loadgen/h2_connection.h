@@ -9,8 +9,8 @@
 // te: trailers, a length-prefixed uncompressed message, an optional
 // grpc-timeout; the status comes from grpc-status in the trailers (or a
 // trailers-only response), else from the HTTP status or the RST_STREAM code.
-#ifndef TUTORING_CLIENT_H2_CONNECTION_H_
-#define TUTORING_CLIENT_H2_CONNECTION_H_
+#ifndef TUTORING_BENCH_LOADGEN_H2_CONNECTION_H_
+#define TUTORING_BENCH_LOADGEN_H2_CONNECTION_H_
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -181,4 +181,4 @@ std::string FormatGrpcTimeout(absl::Duration timeout);
 
 }  // namespace tutoring::client
 
-#endif  // TUTORING_CLIENT_H2_CONNECTION_H_
+#endif  // TUTORING_BENCH_LOADGEN_H2_CONNECTION_H_
