@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 constexpr int kStatusCancelled = 1;
@@ -540,4 +540,4 @@ void H2Connection::Close(absl::string_view reason) {
   }
 }
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

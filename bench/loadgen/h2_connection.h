@@ -26,7 +26,7 @@
 
 struct nghttp2_session;
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
 // Where to connect: a resolved socket address and the :authority to send.
 struct Endpoint {
@@ -179,6 +179,6 @@ class H2Connection {
 // infinite timeout.
 std::string FormatGrpcTimeout(absl::Duration timeout);
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
 
 #endif  // TUTORING_BENCH_LOADGEN_H2_CONNECTION_H_

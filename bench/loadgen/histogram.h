@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
 // Counts non-negative integer values (tutoring-bench records nanoseconds).
 // Values up to 2^42 - 1 (about 73 minutes in ns) keep the stated precision;
@@ -55,6 +55,6 @@ class Histogram {
   long double sum_ = 0;
 };
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
 
 #endif  // TUTORING_BENCH_LOADGEN_HISTOGRAM_H_

@@ -19,7 +19,7 @@
 #include "bench/loadgen/h2_connection.h"
 #include "bench/loadgen/open_loop_schedule.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 constexpr int kStatusDeadlineExceeded = 4;
@@ -574,4 +574,4 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
   return report;
 }
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

@@ -14,7 +14,7 @@
 #include "bench/loadgen/load_report.h"
 #include "bench/loadgen/request_mix.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
 struct LoadOptions {
   // host:port of any server of the tutoring.v1 contract (plaintext HTTP/2).
@@ -70,6 +70,6 @@ uint64_t WorkerSeed(uint64_t seed, int worker, bool warmup);
 // one call per reconnect attempt, 100 ms to 1 s apart). Blocks until done.
 absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options);
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
 
 #endif  // TUTORING_BENCH_LOADGEN_LOAD_GENERATOR_H_

@@ -14,7 +14,7 @@
 #include "bench/loadgen/histogram.h"
 #include "bench/loadgen/request_mix.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
 // gRPC status codes 0 (OK) .. 16 (UNAUTHENTICATED).
 inline constexpr int kStatusCodeCount = 17;
@@ -68,6 +68,6 @@ std::string FormatText(const LoadReport& report);
 // error_messages {NAME: text}), followed by a newline.
 std::string FormatJson(const LoadReport& report);
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
 
 #endif  // TUTORING_BENCH_LOADGEN_LOAD_REPORT_H_

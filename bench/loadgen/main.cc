@@ -54,22 +54,22 @@ ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5),
 ABSL_FLAG(uint64_t, seed, 1,
           "seed of the request parameters; the same seed repeats the same "
           "requests");
-ABSL_FLAG(int64_t, users, tutoring::client::RequestSpace().user_id_max,
+ABSL_FLAG(int64_t, users, tutoring::bench::RequestSpace().user_id_max,
           "user ids are drawn from [--user-id-min, --users]: set it to the "
           "number of seeded users");
-ABSL_FLAG(int64_t, user_id_min, tutoring::client::RequestSpace().user_id_min,
+ABSL_FLAG(int64_t, user_id_min, tutoring::bench::RequestSpace().user_id_min,
           "lowest user id drawn (ids <= 0 make INVALID_ARGUMENT calls)");
 ABSL_FLAG(std::vector<std::string>, time_zones,
-          tutoring::client::RequestSpace().time_zones,
+          tutoring::bench::RequestSpace().time_zones,
           "comma-separated IANA zones drawn for GetStreak and "
           "BatchGetStreaks");
 ABSL_FLAG(std::vector<std::string>, languages,
-          tutoring::client::RequestSpace().languages,
+          tutoring::bench::RequestSpace().languages,
           "comma-separated programming languages drawn for ListExercises; "
           "empty means any language");
-ABSL_FLAG(int, page_size, tutoring::client::RequestSpace().page_size,
+ABSL_FLAG(int, page_size, tutoring::bench::RequestSpace().page_size,
           "page_size of the List calls (first pages only)");
-ABSL_FLAG(int, batch_size, tutoring::client::RequestSpace().batch_size,
+ABSL_FLAG(int, batch_size, tutoring::bench::RequestSpace().batch_size,
           "user ids per BatchGetStreaks call");
 ABSL_FLAG(bool, json, false, "print the report as one JSON object");
 
@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
     UsageError(absl::StrCat("unexpected argument \"", args[0], "\""));
   }
 
-  tutoring::client::LoadOptions options;
+  tutoring::bench::LoadOptions options;
   options.target = absl::GetFlag(FLAGS_target);
   const std::string call = absl::GetFlag(FLAGS_call);
   const std::string mix = absl::GetFlag(FLAGS_mix);
@@ -156,13 +156,12 @@ int main(int argc, char** argv) {
     UsageError("give exactly one of --call and --mix");
   }
   if (!call.empty()) {
-    absl::StatusOr<tutoring::client::Rpc> rpc =
-        tutoring::client::ParseRpc(call);
+    absl::StatusOr<tutoring::bench::Rpc> rpc = tutoring::bench::ParseRpc(call);
     if (!rpc.ok()) UsageError(std::string(rpc.status().message()));
     options.mix = {{*rpc, 1}};
   } else {
-    absl::StatusOr<std::vector<tutoring::client::WeightedRpc>> parsed =
-        tutoring::client::ParseMix(mix);
+    absl::StatusOr<std::vector<tutoring::bench::WeightedRpc>> parsed =
+        tutoring::bench::ParseMix(mix);
     if (!parsed.ok()) UsageError(std::string(parsed.status().message()));
     options.mix = *std::move(parsed);
   }
@@ -188,21 +187,21 @@ int main(int argc, char** argv) {
   options.requests.languages = absl::GetFlag(FLAGS_languages);
   options.requests.page_size = absl::GetFlag(FLAGS_page_size);
   options.requests.batch_size = absl::GetFlag(FLAGS_batch_size);
-  if (absl::Status valid = tutoring::client::ValidateLoadOptions(options);
+  if (absl::Status valid = tutoring::bench::ValidateLoadOptions(options);
       !valid.ok()) {
     UsageError(std::string(valid.message()));
   }
 
-  absl::StatusOr<tutoring::client::LoadReport> report =
-      tutoring::client::RunLoad(options);
+  absl::StatusOr<tutoring::bench::LoadReport> report =
+      tutoring::bench::RunLoad(options);
   if (!report.ok()) {
     std::fprintf(stderr, "tutoring-bench: %s\n",
                  std::string(report.status().message()).c_str());
     return 1;
   }
   const std::string text = absl::GetFlag(FLAGS_json)
-                               ? tutoring::client::FormatJson(*report)
-                               : tutoring::client::FormatText(*report);
+                               ? tutoring::bench::FormatJson(*report)
+                               : tutoring::bench::FormatText(*report);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }

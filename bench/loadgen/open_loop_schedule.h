@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
 // A constant-rate schedule of `rate` calls per second over all `workers`,
 // starting at `start_ns` (any monotonic clock, in nanoseconds). Call k of the
@@ -35,6 +35,6 @@ class OpenLoopSchedule {
   const int workers_;
 };
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
 
 #endif  // TUTORING_BENCH_LOADGEN_OPEN_LOOP_SCHEDULE_H_

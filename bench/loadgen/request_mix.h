@@ -15,7 +15,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "tutoring/v1/tutoring.pb.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
 // The unary RPCs tutoring-bench can drive.
 enum class Rpc {
@@ -145,6 +145,6 @@ class RequestGenerator {
   tutoring::v1::ListExercisesRequest list_exercises_;
 };
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
 
 #endif  // TUTORING_BENCH_LOADGEN_REQUEST_MIX_H_

@@ -36,12 +36,12 @@ extern char** environ;
 namespace tutoring::testing {
 namespace {
 
-using client::ParseMix;
-using client::RequestGenerator;
-using client::RequestSpace;
-using client::Rpc;
-using client::RpcName;
-using client::StatusCodeName;
+using bench::ParseMix;
+using bench::RequestGenerator;
+using bench::RequestSpace;
+using bench::Rpc;
+using bench::RpcName;
+using bench::StatusCodeName;
 using google::protobuf::Struct;
 
 constexpr int kUsers = 10;
@@ -236,7 +236,7 @@ TEST_F(BenchE2eTest, EveryRpcOfTheMixSucceedsAndIsCountedPerRpc) {
   space.user_id_max = kUsers;
   space.batch_size = 5;
   RequestGenerator generator(*ParseMix(mix), space,
-                             client::WorkerSeed(4, 0, false));
+                             bench::WorkerSeed(4, 0, false));
   std::map<std::string, int64_t> expected;
   std::string message;
   for (int i = 0; i < 500; ++i)
@@ -265,7 +265,7 @@ TEST_F(BenchE2eTest, InvalidRequestsAreCountedByStatusCode) {
   space.user_id_max = 20;
   space.time_zones = {"Mars/Olympus"};
   RequestGenerator generator(*ParseMix("GetUserRole:2,GetStreak:1"), space,
-                             client::WorkerSeed(21, 0, false));
+                             bench::WorkerSeed(21, 0, false));
   std::map<std::string, std::map<std::string, int64_t>> expected;
   std::string message;
   for (int i = 0; i < 300; ++i) {

@@ -21,7 +21,7 @@
 #include "gtest/gtest.h"
 #include "tutoring/v1/tutoring.grpc.pb.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 constexpr int kOk = 0;
@@ -374,4 +374,4 @@ TEST(FormatGrpcTimeout, UsesTheFinestUnitThatFitsEightDigits) {
 }
 
 }  // namespace
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 constexpr int64_t kStart = 5'000'000'000;  // any monotonic instant
@@ -77,4 +77,4 @@ TEST(OpenLoopSchedule, DueCountAgreesWithIntendedTimes) {
 }
 
 }  // namespace
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
