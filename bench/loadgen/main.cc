@@ -1,16 +1,20 @@
 // tutoring-bench: a load generator for servers of the tutoring.v1 contract,
-// in the spirit of ghz. The only place that reads flags.
+// in the spirit of ghz (see bench/README.md). The only place that reads
+// flags; the load itself is tutoring_loadgen's (load_generator.h).
+//
+// Exit status: 0 when the run completed (failed calls are data, not a
+// failure); tutoring::kExitUsage (64) for a bad command line, reported on one
+// line by the common command-line layer; 1 when the target cannot be reached.
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/reflection.h"
-#include "absl/strings/match.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "bench/loadgen/load_generator.h"
 #include "bench/loadgen/load_report.h"
@@ -37,11 +41,12 @@ ABSL_FLAG(int, threads, 1,
           "event-loop threads (1..connections); one is enough for well over "
           "100k calls/s");
 ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
-          "length of the measured phase; default 10s unless --total is given");
+          "length of the measured phase; 0 means the default, 10s, unless "
+          "--total is given");
 ABSL_FLAG(int64_t, total, 0,
           "number of calls to measure, instead of --duration");
 ABSL_FLAG(absl::Duration, warmup, absl::ZeroDuration(),
-          "calls during this first period are made but not counted");
+          "calls during this first period are made but not counted; >= 0");
 ABSL_FLAG(double, rps, 0,
           "open loop: send this many calls per second whatever the server "
           "does, measuring latency from each call's intended send time; 0 "
@@ -50,7 +55,7 @@ ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
           "deadline of each call (sent as grpc-timeout, enforced locally); "
           "0 means none");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5),
-          "time allowed to open one connection");
+          "time allowed to open one connection; > 0");
 ABSL_FLAG(uint64_t, seed, 1,
           "seed of the request parameters; the same seed repeats the same "
           "requests");
@@ -75,8 +80,6 @@ ABSL_FLAG(bool, json, false, "print the report as one JSON object");
 
 namespace {
 
-constexpr int kExitUsage = 64;  // EX_USAGE
-
 constexpr char kUsage[] =
     "Drives a tutoring.v1 server (or anything serving "
     "grpc.health.v1.Health) with unary calls and reports QPS, latency "
@@ -85,101 +88,68 @@ constexpr char kUsage[] =
     "[--concurrency=N] [--connections=N] [--duration=10s | --total=N] "
     "[--rps=R] [--json] ...";
 
-[[noreturn]] void UsageError(const std::string& message) {
-  std::fprintf(stderr,
-               "tutoring-bench: %s\n%s\nRun with --help for every flag.\n",
-               message.c_str(), kUsage);
-  std::exit(kExitUsage);
-}
-
-// absl exits with status 1 on a bad flag; tutoring-bench promises 64
-// (EX_USAGE), so every flag is checked here first, the way absl will parse
-// it: --name=value, --name value (non-boolean flags), --name / --noname
-// (booleans), with dashes or underscores in names.
-void CheckFlagsOrExit(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--") break;
-    if (arg.size() < 2 || arg[0] != '-') {
-      UsageError(absl::StrCat("unexpected argument \"", arg, "\""));
-    }
-    std::string body = arg.substr(arg[1] == '-' ? 2 : 1);
-    const size_t equals = body.find('=');
-    std::string name =
-        absl::StrReplaceAll(body.substr(0, equals), {{"-", "_"}});
-    if (name == "help" || name == "h" || name == "helpfull") continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    bool negated = false;
-    if (flag == nullptr && absl::StartsWith(name, "no")) {
-      flag = absl::FindCommandLineFlag(name.substr(2));
-      negated = flag != nullptr && flag->IsOfType<bool>();
-      if (!negated) flag = nullptr;
-    }
-    if (flag == nullptr) UsageError(absl::StrCat("unknown flag ", arg));
-    std::string value;
-    if (negated) {
-      if (equals != std::string::npos) {
-        UsageError(absl::StrCat("--no", flag->Name(), " takes no value"));
-      }
-      value = "false";
-    } else if (equals != std::string::npos) {
-      value = body.substr(equals + 1);
-    } else if (flag->IsOfType<bool>()) {
-      value = "true";
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      UsageError(absl::StrCat("flag ", arg, " needs a value"));
-    }
-    std::string error;
-    if (!flag->ParseFrom(value, &error)) {
-      UsageError(absl::StrCat("bad value for --", flag->Name(), ": ", error));
-    }
+// The calls to make, from --call or --mix (exactly one of them).
+std::vector<tutoring::bench::WeightedRpc> WorkloadOrExit() {
+  const std::string call = absl::GetFlag(FLAGS_call);
+  const std::string mix = absl::GetFlag(FLAGS_mix);
+  if (call.empty() == mix.empty()) {
+    tutoring::ExitUsageError("give exactly one of --call and --mix");
   }
+  if (!call.empty()) {
+    absl::StatusOr<tutoring::bench::Rpc> rpc = tutoring::bench::ParseRpc(call);
+    tutoring::ExitIfUsageError(rpc.status());
+    return {{*rpc, 1}};
+  }
+  absl::StatusOr<std::vector<tutoring::bench::WeightedRpc>> parsed =
+      tutoring::bench::ParseMix(mix);
+  tutoring::ExitIfUsageError(parsed.status());
+  return *std::move(parsed);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CheckFlagsOrExit(argc, argv);
   const std::vector<std::string> args =
       tutoring::ParseCommandLine(argc, argv, kUsage, {}).positional;
   if (!args.empty()) {
-    UsageError(absl::StrCat("unexpected argument \"", args[0], "\""));
+    tutoring::ExitUsageError(
+        absl::StrCat("unexpected argument \"", args[0], "\""));
   }
 
   tutoring::bench::LoadOptions options;
   options.target = absl::GetFlag(FLAGS_target);
-  const std::string call = absl::GetFlag(FLAGS_call);
-  const std::string mix = absl::GetFlag(FLAGS_mix);
-  if (call.empty() == mix.empty()) {
-    UsageError("give exactly one of --call and --mix");
-  }
-  if (!call.empty()) {
-    absl::StatusOr<tutoring::bench::Rpc> rpc = tutoring::bench::ParseRpc(call);
-    if (!rpc.ok()) UsageError(std::string(rpc.status().message()));
-    options.mix = {{*rpc, 1}};
-  } else {
-    absl::StatusOr<std::vector<tutoring::bench::WeightedRpc>> parsed =
-        tutoring::bench::ParseMix(mix);
-    if (!parsed.ok()) UsageError(std::string(parsed.status().message()));
-    options.mix = *std::move(parsed);
-  }
+  options.mix = WorkloadOrExit();
   options.concurrency = absl::GetFlag(FLAGS_concurrency);
   options.connections = absl::GetFlag(FLAGS_connections);
   options.threads = absl::GetFlag(FLAGS_threads);
   options.total = absl::GetFlag(FLAGS_total);
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
-  if (options.total > 0 && duration != absl::ZeroDuration()) {
-    UsageError("give at most one of --duration and --total");
-  }
-  options.duration = options.total > 0 || duration == absl::ZeroDuration()
-                         ? absl::Seconds(10)
-                         : duration;
   options.warmup = absl::GetFlag(FLAGS_warmup);
   options.rps = absl::GetFlag(FLAGS_rps);
   options.timeout = absl::GetFlag(FLAGS_timeout);
   options.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
+  for (const absl::Status& check : {
+           tutoring::RequireAtLeast("connections", options.connections, 1),
+           tutoring::RequireAtLeast("concurrency", options.concurrency,
+                                    options.connections),
+           tutoring::RequireAtLeast("threads", options.threads, 1),
+           tutoring::RequireAtLeast("total", options.total, 0),
+           // 0 stands for the default (see the flag).
+           tutoring::RequireNonNegative("duration", duration),
+           tutoring::RequireNonNegative("warmup", options.warmup),
+           // 0 means no deadline.
+           tutoring::RequireNonNegative("timeout", options.timeout),
+           tutoring::RequirePositive("connect-timeout",
+                                     options.connect_timeout),
+       }) {
+    tutoring::ExitIfUsageError(check);
+  }
+  if (options.total > 0 && duration != absl::ZeroDuration()) {
+    tutoring::ExitUsageError("give at most one of --duration and --total");
+  }
+  options.duration = options.total > 0 || duration == absl::ZeroDuration()
+                         ? absl::Seconds(10)
+                         : duration;
   options.seed = absl::GetFlag(FLAGS_seed);
   options.requests.user_id_min = absl::GetFlag(FLAGS_user_id_min);
   options.requests.user_id_max = absl::GetFlag(FLAGS_users);
@@ -187,16 +157,15 @@ int main(int argc, char** argv) {
   options.requests.languages = absl::GetFlag(FLAGS_languages);
   options.requests.page_size = absl::GetFlag(FLAGS_page_size);
   options.requests.batch_size = absl::GetFlag(FLAGS_batch_size);
-  if (absl::Status valid = tutoring::bench::ValidateLoadOptions(options);
-      !valid.ok()) {
-    UsageError(std::string(valid.message()));
-  }
+  // The rules that span several flags (threads <= connections, the user id
+  // range, --rps, ...).
+  tutoring::ExitIfUsageError(tutoring::bench::ValidateLoadOptions(options));
 
   absl::StatusOr<tutoring::bench::LoadReport> report =
       tutoring::bench::RunLoad(options);
   if (!report.ok()) {
     std::fprintf(stderr, "tutoring-bench: %s\n",
-                 std::string(report.status().message()).c_str());
+                 tutoring::OneLine(report.status().message()).c_str());
     return 1;
   }
   const std::string text = absl::GetFlag(FLAGS_json)

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -317,11 +318,18 @@ TEST_F(BenchE2eTest, BadFlagsExitWithUsageStatus) {
            {"--call=Health", "--mix=Health"},
            {"--call=Health", "--total=5", "--duration=1s"},
            {"--call=Health", "--connections=4", "--concurrency=2"},
+           {"--call=Health", "--connect-timeout=0s"},
+           {"--call=Health", "--timeout=-1s"},
+           {"--call=Health", "--warmup=-1ms"},
+           {"--call=Health", "--duration=-1s"},
            {"--call=Health", "stray"}}) {
     const BenchResult result = RunBench(flags);
     EXPECT_EQ(result.exit_code, 64) << absl::StrJoin(flags, " ") << "\n"
                                     << result.err;
+    // One line, from the common command-line layer.
     EXPECT_TRUE(absl::StartsWith(result.err, "tutoring-bench: ")) << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
+        << result.err;
     EXPECT_EQ(result.out, "");
   }
 }
