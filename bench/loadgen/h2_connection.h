@@ -9,6 +9,9 @@
 // te: trailers, a length-prefixed uncompressed message, an optional
 // grpc-timeout; the status comes from grpc-status in the trailers (or a
 // trailers-only response), else from the HTTP status or the RST_STREAM code.
+//
+// Thread safety: ResolveTarget and FormatGrpcTimeout may be called from any
+// thread; one thread drives each H2Connection (see the class).
 #ifndef TUTORING_BENCH_LOADGEN_H2_CONNECTION_H_
 #define TUTORING_BENCH_LOADGEN_H2_CONNECTION_H_
 

@@ -1,6 +1,9 @@
 // The load generator behind tutoring-bench: keeps a fixed number of unary
 // gRPC calls in flight (closed loop) or sends them at a fixed rate (open
 // loop) over several HTTP/2 connections, and reports what came back.
+//
+// Thread safety: the functions share no state; RunLoad may run concurrently
+// with itself.
 #ifndef TUTORING_BENCH_LOADGEN_LOAD_GENERATOR_H_
 #define TUTORING_BENCH_LOADGEN_LOAD_GENERATOR_H_
 
@@ -16,6 +19,8 @@
 
 namespace tutoring::bench {
 
+// What to run. Every field has a usable default except `mix`;
+// ValidateLoadOptions states the ranges.
 struct LoadOptions {
   // host:port of any server of the tutoring.v1 contract (plaintext HTTP/2).
   std::string target = "127.0.0.1:50051";
@@ -63,11 +68,15 @@ absl::Status ValidateLoadOptions(const LoadOptions& options);
 // RequestGenerator(mix, requests, WorkerSeed(seed, 0, false)).
 uint64_t WorkerSeed(uint64_t seed, int worker, bool warmup);
 
-// Connects every connection (UNAVAILABLE if one cannot be opened), runs the
-// load, and reports the measured phase. Calls that fail count under their
-// status code; connections that break are reopened (their calls fail
-// UNAVAILABLE, and while a connection is down each of its free slots fails
-// one call per reconnect attempt, 100 ms to 1 s apart). Blocks until done.
+// Connects every connection, runs the load on `options.threads` threads of
+// its own, and reports the measured phase; blocks until done. Calls that fail
+// count under their status code; connections that break are reopened (their
+// calls fail UNAVAILABLE, and while a connection is down each of its free
+// slots fails one call per reconnect attempt, 100 ms to 1 s apart).
+// Errors: INVALID_ARGUMENT for options ValidateLoadOptions rejects or a
+// malformed target; UNAVAILABLE when the target does not resolve or a
+// connection cannot be opened at the start; INTERNAL when the event loop
+// cannot be set up (epoll).
 absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options);
 
 }  // namespace tutoring::bench

@@ -1,5 +1,6 @@
 // The outcome of a tutoring-bench run and its two renderings: text for
-// people, JSON for scripts.
+// people, JSON for scripts. Plain values; the functions are pure (and so
+// thread-safe).
 #ifndef TUTORING_BENCH_LOADGEN_LOAD_REPORT_H_
 #define TUTORING_BENCH_LOADGEN_LOAD_REPORT_H_
 

@@ -1,6 +1,7 @@
 // What tutoring-bench calls: the RPCs it knows, a weighted mix of them
 // ("GetStreak:5,GetUserRole:3"), and a seeded generator of their requests
-// with parameters drawn from the seeded data's ranges.
+// with parameters drawn from the seeded data's ranges. The free functions are
+// pure (and so thread-safe); Random and RequestGenerator are not thread-safe.
 #ifndef TUTORING_BENCH_LOADGEN_REQUEST_MIX_H_
 #define TUTORING_BENCH_LOADGEN_REQUEST_MIX_H_
 
