@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "client/client.h"
-#include "client/tutorctl.h"
+#include "client/tutorctl/tutorctl.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

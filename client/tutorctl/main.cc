@@ -1,11 +1,11 @@
 // tutorctl: command-line client of tutoring.v1.TutoringService (see
-// client/tutorctl.h). The only place that reads the environment.
+// client/tutorctl/tutorctl.h). The only place that reads the environment.
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
-#include "client/tutorctl.h"
+#include "client/tutorctl/tutorctl.h"
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);

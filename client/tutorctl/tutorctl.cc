@@ -1,4 +1,4 @@
-#include "client/tutorctl.h"
+#include "client/tutorctl/tutorctl.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>

@@ -1,6 +1,6 @@
 // tutorctl: the command-line client of tutoring.v1.TutoringService, one
 // subcommand per RPC plus `health`. The logic lives here so that tests can
-// drive it; tutorctl_main.cc only reads the environment and calls Run.
+// drive it; main.cc only reads the environment and calls Run.
 //
 // Output: aligned tables by default; with --json, one JSON document (proto
 // JSON mapping, every field printed) per response, one per line, so a
@@ -10,8 +10,8 @@
 // on stderr); otherwise the gRPC status code number of the failed call
 // (3 INVALID_ARGUMENT, 5 NOT_FOUND, 14 UNAVAILABLE, ...) with its message on
 // stderr. `health` exits 14 (UNAVAILABLE) when the service is not SERVING.
-#ifndef TUTORING_CLIENT_TUTORCTL_H_
-#define TUTORING_CLIENT_TUTORCTL_H_
+#ifndef TUTORING_CLIENT_TUTORCTL_TUTORCTL_H_
+#define TUTORING_CLIENT_TUTORCTL_TUTORCTL_H_
 
 #include <google/protobuf/timestamp.pb.h>
 
@@ -106,4 +106,4 @@ std::string FormatTable(const std::vector<std::string>& header,
 
 }  // namespace tutoring::tutorctl
 
-#endif  // TUTORING_CLIENT_TUTORCTL_H_
+#endif  // TUTORING_CLIENT_TUTORCTL_TUTORCTL_H_
