@@ -32,7 +32,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "client/client.h"
@@ -45,8 +44,8 @@ inline constexpr char kDefaultTarget[] = "127.0.0.1:50051";
 
 // The values of tutorctl's flags, as main.cc's absl flags hold them after
 // parsing (the command line over TUTORING_TARGET over the defaults). The
-// defaults here are the flags' defaults. Strings the server judges are passed
-// through unchecked.
+// defaults here are the flags' defaults. An empty --role, --difficulty or
+// --as-of counts as unset unless the flag was given (then it is malformed).
 struct FlagValues {
   // --target: any gRPC target. Empty (an empty TUTORING_TARGET) counts as
   // unset unless --target was given.
