@@ -23,7 +23,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$repo/build}"
-bench_bin="$build/client/tutoring-bench"
+bench_bin="$build/bench/loadgen/tutoring-bench"
 server_bin="$build/server/tutoring-server"
 target=""
 rounds=3

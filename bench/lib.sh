@@ -6,7 +6,7 @@
 # $users (users to seed).
 
 build="${BUILD_DIR:-$repo/build}"
-bench_bin="$build/client/tutoring-bench"
+bench_bin="$build/bench/loadgen/tutoring-bench"
 server_bin="$build/server/tutoring-server"
 migrate_bin="$build/db/tutoring-migrate"
 seed_bin="$build/db/tutoring-seed"

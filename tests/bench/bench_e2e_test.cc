@@ -1,107 +1,47 @@
-// tutoring-bench (the binary, path from TUTORING_BENCH_BIN) against the real
-// tutoring-server (TUTORING_SERVER_BIN) over a migrated database holding
-// users 1..10. Expected status counts come from replaying the generator
-// with the same seed: the binary must report exactly those.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
-#include <fstream>
+// tutoring-bench (the binary, path from TUTORING_BENCH_BIN, run through
+// tests/support/subprocess.h) against the real tutoring-server (started by
+// tests/support/server_process.h) over a migrated database holding users
+// 1..10. Expected status counts come from replaying the generator with the
+// same seed: the binary must report exactly those.
+#include <algorithm>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <pqxx/pqxx>
-#include <regex>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "client/load_generator.h"
-#include "client/load_report.h"
-#include "client/request_mix.h"
+#include "bench/loadgen/load_generator.h"
+#include "bench/loadgen/load_report.h"
+#include "bench/loadgen/request_mix.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/support/server_process.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
-
-extern char** environ;
 
 namespace tutoring::testing {
 namespace {
 
-using client::ParseMix;
-using client::RequestGenerator;
-using client::RequestSpace;
-using client::Rpc;
-using client::RpcName;
-using client::StatusCodeName;
+using bench::ParseMix;
+using bench::RequestGenerator;
+using bench::RequestSpace;
+using bench::Rpc;
+using bench::RpcName;
+using bench::StatusCodeName;
 using google::protobuf::Struct;
 
 constexpr int kUsers = 10;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-std::string TempPath(const std::string& name) {
-  const char* dir = std::getenv("TMPDIR");
-  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/bench_e2e_", getpid(),
-                      "_", name);
-}
-
-// Starts `argv` with stdout and stderr going to files; returns the pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& out,
-            const std::string& err) {
-  std::vector<std::string> copies = args;
-  std::vector<char*> argv;
-  for (std::string& s : copies) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  const int error =
-      posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  EXPECT_EQ(error, 0) << "posix_spawn " << args[0];
-  return error == 0 ? pid : -1;
-}
-
-struct BenchResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-BenchResult RunBench(const std::vector<std::string>& flags) {
-  std::vector<std::string> args = {BinaryPath("TUTORING_BENCH_BIN")};
-  args.insert(args.end(), flags.begin(), flags.end());
-  const std::string out = TempPath("bench.out");
-  const std::string err = TempPath("bench.err");
-  BenchResult result;
-  const pid_t pid = Spawn(args, out, err);
-  if (pid <= 0) return result;
-  int status = 0;
-  EXPECT_EQ(waitpid(pid, &status, 0), pid);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = ReadAll(out);
-  result.err = ReadAll(err);
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return result;
+// Runs tutoring-bench with `flags` and waits for it.
+ProcessResult RunBench(const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {BinaryPath("TUTORING_BENCH_BIN")};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return RunProcess(argv);
 }
 
 Struct ParseJson(const std::string& json) {
@@ -167,59 +107,30 @@ class BenchE2eTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<TestDatabase>> database =
         CreateMigratedDatabase("bench_e2e");
     ASSERT_TRUE(database.ok()) << database.status();
-    database_ = database->release();
+    database_ = *std::move(database);
     Seed(database_->url());
-
-    server_log_ = TempPath("server.log");
-    server_pid_ =
-        Spawn({BinaryPath("TUTORING_SERVER_BIN"), "--listen=127.0.0.1:0",
-               "--database-url=" + database_->url(), "--health-interval=100ms"},
-              "/dev/null", server_log_);
-    ASSERT_GT(server_pid_, 0);
-    const std::regex port_line(R"(\(port (\d+)\))");
-    for (int i = 0; i < 300 && port_ == 0; ++i) {
-      const std::string log = ReadAll(server_log_);
-      std::smatch match;
-      if (std::regex_search(log, match, port_line) &&
-          absl::StrContains(log, "health SERVING")) {
-        port_ = std::stoi(match[1]);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ASSERT_NE(port_, 0) << "server did not start:\n" << ReadAll(server_log_);
+    server_ =
+        ServerProcess::Start(database_->url(), {"--health-interval=100ms"});
   }
 
   static void TearDownTestSuite() {
-    if (server_pid_ > 0) {
-      kill(server_pid_, SIGTERM);
-      int status = 0;
-      waitpid(server_pid_, &status, 0);
-      server_pid_ = -1;
-    }
-    std::remove(server_log_.c_str());
-    delete database_;
-    database_ = nullptr;
+    server_.reset();
+    database_.reset();
   }
 
-  static std::string Target() { return absl::StrCat("127.0.0.1:", port_); }
+  void SetUp() override { ASSERT_NE(server_, nullptr); }
 
-  static TestDatabase* database_;
-  static std::string server_log_;
-  static pid_t server_pid_;
-  static int port_;
+  static std::string Target() { return server_->target(); }
+
+  static inline std::unique_ptr<TestDatabase> database_;
+  static inline std::unique_ptr<ServerProcess> server_;
 };
-
-TestDatabase* BenchE2eTest::database_ = nullptr;
-std::string BenchE2eTest::server_log_;
-pid_t BenchE2eTest::server_pid_ = -1;
-int BenchE2eTest::port_ = 0;
 
 TEST_F(BenchE2eTest, EveryRpcOfTheMixSucceedsAndIsCountedPerRpc) {
   const std::string mix =
       "GetUserRole:3,GetStreak:2,BatchGetStreaks:1,ListActiveUsers:1,"
       "ListUsersByRole:1,ListExercises:1,Health:1";
-  const BenchResult result = RunBench(
+  const ProcessResult result = RunBench(
       {"--target=" + Target(), "--mix=" + mix, absl::StrCat("--users=", kUsers),
        "--batch-size=5", "--total=500", "--concurrency=16", "--connections=2",
        "--seed=4", "--json"});
@@ -236,7 +147,7 @@ TEST_F(BenchE2eTest, EveryRpcOfTheMixSucceedsAndIsCountedPerRpc) {
   space.user_id_max = kUsers;
   space.batch_size = 5;
   RequestGenerator generator(*ParseMix(mix), space,
-                             client::WorkerSeed(4, 0, false));
+                             bench::WorkerSeed(4, 0, false));
   std::map<std::string, int64_t> expected;
   std::string message;
   for (int i = 0; i < 500; ++i)
@@ -253,7 +164,7 @@ TEST_F(BenchE2eTest, EveryRpcOfTheMixSucceedsAndIsCountedPerRpc) {
 TEST_F(BenchE2eTest, InvalidRequestsAreCountedByStatusCode) {
   // GetUserRole over ids -2..20: <= 0 INVALID_ARGUMENT, 1..10 OK, 11..20
   // NOT_FOUND. GetStreak in a zone that does not exist: INVALID_ARGUMENT.
-  const BenchResult result =
+  const ProcessResult result =
       RunBench({"--target=" + Target(), "--mix=GetUserRole:2,GetStreak:1",
                 "--user-id-min=-2", "--users=20", "--time-zones=Mars/Olympus",
                 "--total=300", "--concurrency=8", "--seed=21", "--json"});
@@ -265,7 +176,7 @@ TEST_F(BenchE2eTest, InvalidRequestsAreCountedByStatusCode) {
   space.user_id_max = 20;
   space.time_zones = {"Mars/Olympus"};
   RequestGenerator generator(*ParseMix("GetUserRole:2,GetStreak:1"), space,
-                             client::WorkerSeed(21, 0, false));
+                             bench::WorkerSeed(21, 0, false));
   std::map<std::string, std::map<std::string, int64_t>> expected;
   std::string message;
   for (int i = 0; i < 300; ++i) {
@@ -297,7 +208,7 @@ TEST_F(BenchE2eTest, InvalidRequestsAreCountedByStatusCode) {
 }
 
 TEST_F(BenchE2eTest, HealthCheckByFullMethodNameAndTextReport) {
-  const BenchResult result =
+  const ProcessResult result =
       RunBench({"--target=" + Target(), "--call=grpc.health.v1.Health/Check",
                 "--total=200", "--concurrency=20", "--connections=2"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -317,17 +228,24 @@ TEST_F(BenchE2eTest, BadFlagsExitWithUsageStatus) {
            {"--call=Health", "--mix=Health"},
            {"--call=Health", "--total=5", "--duration=1s"},
            {"--call=Health", "--connections=4", "--concurrency=2"},
+           {"--call=Health", "--connect-timeout=0s"},
+           {"--call=Health", "--timeout=-1s"},
+           {"--call=Health", "--warmup=-1ms"},
+           {"--call=Health", "--duration=-1s"},
            {"--call=Health", "stray"}}) {
-    const BenchResult result = RunBench(flags);
+    const ProcessResult result = RunBench(flags);
     EXPECT_EQ(result.exit_code, 64) << absl::StrJoin(flags, " ") << "\n"
                                     << result.err;
+    // One line, from the common command-line layer.
     EXPECT_TRUE(absl::StartsWith(result.err, "tutoring-bench: ")) << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
+        << result.err;
     EXPECT_EQ(result.out, "");
   }
 }
 
 TEST_F(BenchE2eTest, HelpExitsZero) {
-  const BenchResult result = RunBench({"--help"});
+  const ProcessResult result = RunBench({"--help"});
   EXPECT_EQ(result.exit_code, 0);
   for (const char* flag :
        {"--target", "--call", "--mix", "--concurrency", "--connections",
@@ -338,10 +256,13 @@ TEST_F(BenchE2eTest, HelpExitsZero) {
 
 TEST_F(BenchE2eTest, UnreachableTargetFailsWithoutUsage) {
   // Port 1 on localhost: nothing listens there.
-  const BenchResult result =
+  const ProcessResult result =
       RunBench({"--target=127.0.0.1:1", "--call=Health", "--total=1"});
   EXPECT_EQ(result.exit_code, 1) << result.err;
   EXPECT_TRUE(absl::StartsWith(result.err, "tutoring-bench: ")) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
+      << result.err;
+  EXPECT_EQ(result.out, "");
 }
 
 }  // namespace

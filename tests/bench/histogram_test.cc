@@ -1,4 +1,4 @@
-#include "client/histogram.h"
+#include "bench/loadgen/histogram.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 constexpr double kQuantiles[] = {0.0,  0.001, 0.01, 0.1,   0.25,   0.5,
@@ -145,4 +145,4 @@ TEST(Histogram, ClearForgetsEverything) {
 }
 
 }  // namespace
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

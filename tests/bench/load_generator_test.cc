@@ -1,27 +1,33 @@
 // The load generator against an in-process gRPC server whose answers are
 // known: status counting, deadlines, open-loop timing, warmup, connection
-// loss, and the HTTP/2 client underneath.
-#include "client/load_generator.h"
+// loss, and the HTTP/2 client underneath. Slow or lost answers are calls the
+// fake server holds until the test or the call's deadline ends them; no test
+// sleeps.
+#include "bench/loadgen/load_generator.h"
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "client/h2_connection.h"
-#include "client/request_mix.h"
+#include "bench/loadgen/h2_connection.h"
+#include "bench/loadgen/request_mix.h"
 #include "gtest/gtest.h"
 #include "tutoring/v1/tutoring.grpc.pb.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 constexpr int kOk = 0;
@@ -31,43 +37,82 @@ constexpr int kNotFound = 5;
 constexpr int kUnimplemented = 12;
 constexpr int kUnavailable = 14;
 
-// Users 1..5 exist; ids <= 0 are invalid. GetStreak sleeps `streak_delay`
-// first. ListUsersByRole returns page_size users with long names. Other
-// RPCs are UNIMPLEMENTED (the generated default).
-class FakeTutoringService final
-    : public tutoring::v1::TutoringService::Service {
+// A GetStreak call the fake server leaves unanswered until the test releases
+// it or the call is cancelled (its deadline passes, the client resets it, the
+// server shuts down), whichever comes first. Owned by the service, so it
+// outlives OnDone. Thread-safe.
+class HeldCall final : public grpc::ServerUnaryReactor {
  public:
-  grpc::Status GetUserRole(
-      grpc::ServerContext*, const tutoring::v1::GetUserRoleRequest* request,
+  // Finishes the call with `status` unless it already finished.
+  void FinishOnce(const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      finished_ = true;
+    }
+    Finish(status);
+  }
+
+  void OnCancel() override { FinishOnce(grpc::Status::CANCELLED); }
+  void OnDone() override {}
+
+ private:
+  absl::Mutex mu_;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Users 1..5 exist; ids <= 0 are invalid. GetStreak answers OK at once,
+// except the calls the test holds (see HoldStreaks). ListUsersByRole returns
+// page_size users with long names. Other RPCs are UNIMPLEMENTED (the
+// generated default). Thread-safe.
+class FakeTutoringService final
+    : public tutoring::v1::TutoringService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* GetUserRole(
+      grpc::CallbackServerContext* context,
+      const tutoring::v1::GetUserRoleRequest* request,
       tutoring::v1::GetUserRoleResponse* response) override {
     calls_.fetch_add(1);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     if (request->user_id() <= 0) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "user_id must be > 0");
+      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   "user_id must be > 0"));
+    } else if (request->user_id() > 5) {
+      reactor->Finish(
+          grpc::Status(grpc::StatusCode::NOT_FOUND,
+                       absl::StrCat("user ", request->user_id(),
+                                    " not found: 100% \"gone\" \xc3\xa9")));
+    } else {
+      response->set_user_id(request->user_id());
+      response->set_role(tutoring::v1::ROLE_STUDENT);
+      response->set_is_active(true);
+      reactor->Finish(grpc::Status::OK);
     }
-    if (request->user_id() > 5) {
-      return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                          absl::StrCat("user ", request->user_id(),
-                                       " not found: 100% \"gone\" \xc3\xa9"));
-    }
-    response->set_user_id(request->user_id());
-    response->set_role(tutoring::v1::ROLE_STUDENT);
-    response->set_is_active(true);
-    return grpc::Status::OK;
+    return reactor;
   }
 
-  grpc::Status GetStreak(grpc::ServerContext*,
-                         const tutoring::v1::GetStreakRequest* request,
-                         tutoring::v1::Streak* response) override {
+  grpc::ServerUnaryReactor* GetStreak(
+      grpc::CallbackServerContext* context,
+      const tutoring::v1::GetStreakRequest* request,
+      tutoring::v1::Streak* response) override ABSL_LOCKS_EXCLUDED(mu_) {
     calls_.fetch_add(1);
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(streak_delay_ms_.load()));
     response->set_user_id(request->user_id());
-    return grpc::Status::OK;
+    {
+      absl::MutexLock lock(&mu_);
+      const int64_t arrival = streak_arrivals_++;
+      if (arrival >= hold_from_ && arrival < hold_to_) {
+        held_.push_back(std::make_unique<HeldCall>());
+        return held_.back().get();
+      }
+    }
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
   }
 
-  grpc::Status ListUsersByRole(
-      grpc::ServerContext*, const tutoring::v1::ListUsersByRoleRequest* request,
+  grpc::ServerUnaryReactor* ListUsersByRole(
+      grpc::CallbackServerContext* context,
+      const tutoring::v1::ListUsersByRoleRequest* request,
       tutoring::v1::ListUsersByRoleResponse* response) override {
     calls_.fetch_add(1);
     for (int i = 1; i <= request->page_size(); ++i) {
@@ -76,17 +121,62 @@ class FakeTutoringService final
       user->set_display_name(std::string(200, 'x'));
       user->set_email(absl::StrCat("user", i, "@example.com"));
     }
-    return grpc::Status::OK;
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
   }
 
-  std::atomic<int> streak_delay_ms_{0};
+  // Holds the GetStreak calls whose arrival number (0-based, in the order
+  // the server sees them) is in [from, to).
+  void HoldStreaks(int64_t from, int64_t to = INT64_MAX)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    hold_from_ = from;
+    hold_to_ = to;
+  }
+
+  // Answers OK every held call that has not finished, and holds no more.
+  void ReleaseHeld() ABSL_LOCKS_EXCLUDED(mu_) {
+    std::vector<HeldCall*> held;
+    {
+      absl::MutexLock lock(&mu_);
+      hold_to_ = hold_from_;
+      for (const auto& call : held_) held.push_back(call.get());
+    }
+    for (HeldCall* call : held) call->FinishOnce(grpc::Status::OK);
+  }
+
+  // Waits up to `timeout` until `count` GetStreak calls have arrived; false
+  // if they have not by then.
+  bool AwaitStreakArrivals(int64_t count, absl::Duration timeout)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    const auto arrived = [this, count]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return streak_arrivals_ >= count;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&arrived), timeout);
+  }
+
+  // Calls of every RPC received.
+  int calls() const { return calls_.load(); }
+
+ private:
   std::atomic<int> calls_{0};
+
+  absl::Mutex mu_;
+  int64_t streak_arrivals_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t hold_from_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t hold_to_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::unique_ptr<HeldCall>> held_ ABSL_GUARDED_BY(mu_);
 };
 
 class LoadGeneratorTest : public ::testing::Test {
  protected:
   void SetUp() override { StartServer(); }
-  void TearDown() override { StopServer(); }
+  void TearDown() override {
+    service_.ReleaseHeld();
+    StopServer();
+  }
 
   void StartServer() {
     grpc::EnableDefaultHealthCheckService(true);
@@ -99,6 +189,7 @@ class LoadGeneratorTest : public ::testing::Test {
     ASSERT_NE(port_, 0);
   }
 
+  // Shuts the server down, cancelling the calls it holds.
   void StopServer() {
     if (server_ == nullptr) return;
     server_->Shutdown(std::chrono::system_clock::now());
@@ -218,8 +309,8 @@ TEST_F(LoadGeneratorTest, LargeResponsesArriveWhole) {
   EXPECT_EQ(report->all.codes[kOk], 40);
 }
 
-TEST_F(LoadGeneratorTest, SlowCallsEndWithDeadlineExceeded) {
-  service_.streak_delay_ms_ = 1000;
+TEST_F(LoadGeneratorTest, UnansweredCallsEndWithDeadlineExceeded) {
+  service_.HoldStreaks(0);  // the server answers no GetStreak
   LoadOptions options = Options("GetStreak");
   options.timeout = absl::Milliseconds(50);
   options.total = 8;
@@ -243,21 +334,29 @@ TEST_F(LoadGeneratorTest, OpenLoopCannotFinishBeforeTheLastIntendedSend) {
 }
 
 TEST_F(LoadGeneratorTest, OpenLoopCountsQueueingAsLatency) {
-  // One call in flight at a time, each taking >= 20 ms, but one due every
-  // 5 ms: call i cannot start before 20 * i ms yet was due at 5 * i ms, so
-  // its latency is at least 20 + 15 * i ms. A closed-loop (coordinated
-  // omission) measurement would say about 20 ms for every call.
-  service_.streak_delay_ms_ = 20;
+  // One call in flight at a time, 20 calls due within 1.9 ms (one every
+  // 0.1 ms), and a server that never answers the first: it ends by its
+  // 100 ms deadline, and only then can the others start, though they were
+  // due long before. Measured from its intended send time, call i waited at
+  // least 100 - 0.1 * i ms. A closed-loop (coordinated omission) measurement
+  // would report a round trip, well under a millisecond, for calls 1..19.
+  service_.HoldStreaks(0, 1);
   LoadOptions options = Options("GetStreak");
   options.connections = 1;
   options.concurrency = 1;
-  options.rps = 200;
+  options.rps = 10'000;
   options.total = 20;
+  options.timeout = absl::Milliseconds(100);
   absl::StatusOr<LoadReport> report = RunLoad(options);
   ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_EQ(report->all.codes[kOk], 20);
-  EXPECT_GE(report->all.latency.max(), 300'000'000);  // 20 + 15 * 19 = 305
-  EXPECT_GE(report->all.latency.ValueAtQuantile(0.5), 150'000'000);
+  EXPECT_EQ(report->all.calls(), 20);
+  EXPECT_GE(report->all.codes[kDeadlineExceeded], 1);
+  EXPECT_EQ(report->all.codes[kOk] + report->all.codes[kDeadlineExceeded], 20);
+  // The server's timer may end the first call up to a couple of
+  // milliseconds early, so every call waited at least 98 - 1.9 ms; the
+  // median is exact to the histogram's precision (1/256).
+  EXPECT_GE(report->all.latency.max(), 97'000'000);
+  EXPECT_GE(report->all.latency.ValueAtQuantile(0.5), 95'000'000 / 256 * 255);
 }
 
 TEST_F(LoadGeneratorTest, WarmupCallsAreMadeButNotCounted) {
@@ -268,7 +367,7 @@ TEST_F(LoadGeneratorTest, WarmupCallsAreMadeButNotCounted) {
   absl::StatusOr<LoadReport> report = RunLoad(options);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->all.calls(), 100);
-  EXPECT_GT(service_.calls_.load(), 100);
+  EXPECT_GT(service_.calls(), 100);
 }
 
 TEST_F(LoadGeneratorTest, DurationRunsStopAfterTheDuration) {
@@ -282,17 +381,29 @@ TEST_F(LoadGeneratorTest, DurationRunsStopAfterTheDuration) {
 }
 
 TEST_F(LoadGeneratorTest, ServerLossFailsCallsUnavailableAndEnds) {
-  service_.streak_delay_ms_ = 5;
+  // The server answers the first 40 GetStreak calls and holds the rest; it
+  // is shut down as soon as it holds one, which cuts off the held calls and
+  // refuses every later one.
+  constexpr int64_t kAnswered = 40;
+  service_.HoldStreaks(kAnswered);
   LoadOptions options = Options("GetStreak");
-  options.duration = absl::Seconds(1);
+  options.connections = 2;
+  options.concurrency = 32;
+  options.total = 100;
   std::thread stopper([this] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_TRUE(service_.AwaitStreakArrivals(kAnswered + 1, absl::Seconds(30)));
     StopServer();
   });
   absl::StatusOr<LoadReport> report = RunLoad(options);
   stopper.join();
   ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_GT(report->all.codes[kOk], 0);
+  EXPECT_EQ(report->all.calls(), 100);
+  // Call 41 reached the server only once at most 31 others were in flight,
+  // so at least 41 - 32 answered calls had come back.
+  EXPECT_GE(report->all.codes[kOk], kAnswered + 1 - options.concurrency);
+  EXPECT_LE(report->all.codes[kOk], kAnswered);
+  // At most 32 calls were in flight when the server went; the rest of the
+  // 100 were refused.
   EXPECT_GT(report->all.codes[kUnavailable], 0);
   // Only successes, calls cut off by the shutdown, and refused reconnects.
   EXPECT_EQ(report->all.codes[kOk] + report->all.codes[kUnavailable] +
@@ -374,4 +485,4 @@ TEST(FormatGrpcTimeout, UsesTheFinestUnitThatFitsEightDigits) {
 }
 
 }  // namespace
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

@@ -1,4 +1,4 @@
-#include "client/load_report.h"
+#include "bench/loadgen/load_report.h"
 
 #include <string>
 
@@ -7,7 +7,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 using google::protobuf::Struct;
@@ -153,4 +153,4 @@ TEST(FormatText, ListsEveryStatusCodeWithItsCount) {
 }
 
 }  // namespace
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

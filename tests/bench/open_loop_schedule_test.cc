@@ -1,11 +1,11 @@
-#include "client/open_loop_schedule.h"
+#include "bench/loadgen/open_loop_schedule.h"
 
 #include <cstdint>
 #include <random>
 
 #include "gtest/gtest.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 constexpr int64_t kStart = 5'000'000'000;  // any monotonic instant
@@ -77,4 +77,4 @@ TEST(OpenLoopSchedule, DueCountAgreesWithIntendedTimes) {
 }
 
 }  // namespace
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

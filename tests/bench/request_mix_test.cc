@@ -1,4 +1,4 @@
-#include "client/request_mix.h"
+#include "bench/loadgen/request_mix.h"
 
 #include <map>
 #include <set>
@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 using ::testing::ElementsAre;
@@ -274,4 +274,4 @@ TEST(RequestGenerator, NoLanguagesMeansAnyLanguage) {
 }
 
 }  // namespace
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

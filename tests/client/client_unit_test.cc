@@ -1,14 +1,16 @@
 // Pure tests of the client/ component: option checks, status mapping,
-// tutorctl's command-line parsing and tables. No server, no database.
+// tutorctl's command-line logic (MakeInvocation, given flag values as main.cc
+// would pass them) and tables. No server, no database. The parsing of the
+// command line itself is the common layer's; tutorctl_test runs the binary.
 #include <google/protobuf/util/time_util.h>
 
 #include <cmath>
-#include <sstream>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "client/client.h"
-#include "client/tutorctl.h"
+#include "client/tutorctl/tutorctl.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -16,8 +18,9 @@ namespace tutoring {
 namespace {
 
 using ::testing::ElementsAre;
+using tutorctl::FlagValues;
 using tutorctl::Invocation;
-using tutorctl::ParseInvocation;
+using tutorctl::MakeInvocation;
 using tutorctl::Subcommand;
 
 absl::StatusCode CreateCode(const ClientOptions& options) {
@@ -80,53 +83,84 @@ TEST(ServingStatusName, UsesTheProtoNames) {
   EXPECT_EQ(ServingStatusName(ServingStatus::kUnknown), "UNKNOWN");
 }
 
-absl::StatusOr<Invocation> Parse(const std::vector<std::string>& args) {
-  return ParseInvocation(args, "default:1");
+// MakeInvocation with `flags`, `args` and the flags named in `given`.
+absl::StatusOr<Invocation> Make(const std::vector<std::string>& args,
+                                const FlagValues& flags = FlagValues(),
+                                const std::set<std::string>& given = {}) {
+  return MakeInvocation(flags, args, given);
 }
 
-TEST(TutorctlParse, FlagsBeforeAndAfterTheCommandInBothForms) {
+TEST(TutorctlInvocation, FlagValuesReachTheInvocation) {
+  FlagValues flags;
+  flags.target = "h:2";
+  flags.deadline = absl::Milliseconds(250);
+  flags.json = true;
+  flags.all_pages = true;
+  flags.page_size = 7;
+  flags.page_token = "abc";
+  flags.role = "admin";
+  flags.pending_onboarding_only = true;
   absl::StatusOr<Invocation> invocation =
-      Parse({"--json", "--target", "h:2", "list-active-users", "--role=admin",
-             "--page_size", "7", "--page-token=abc", "--all-pages",
-             "--pending-onboarding-only", "--deadline=250ms"});
+      Make({"list-active-users"}, flags,
+           {"target", "deadline", "json", "all_pages", "page_size",
+            "page_token", "role", "pending_onboarding_only"});
   ASSERT_TRUE(invocation.ok()) << invocation.status();
   EXPECT_EQ(invocation->subcommand, Subcommand::kListActiveUsers);
   EXPECT_EQ(invocation->target, "h:2");
+  EXPECT_EQ(invocation->deadline, absl::Milliseconds(250));
   EXPECT_TRUE(invocation->json);
   EXPECT_TRUE(invocation->all_pages);
-  EXPECT_TRUE(invocation->pending_onboarding_only);
-  EXPECT_EQ(invocation->role, v1::ROLE_ADMIN);
   EXPECT_EQ(invocation->page_size, 7);
   EXPECT_EQ(invocation->page_token, "abc");
-  EXPECT_EQ(invocation->deadline, absl::Milliseconds(250));
+  EXPECT_EQ(invocation->role, v1::ROLE_ADMIN);
+  EXPECT_TRUE(invocation->pending_onboarding_only);
 }
 
-TEST(TutorctlParse, DefaultsWithoutFlags) {
-  absl::StatusOr<Invocation> invocation = Parse({"health"});
+TEST(TutorctlInvocation, DefaultsWithoutFlags) {
+  absl::StatusOr<Invocation> invocation = Make({"health"});
   ASSERT_TRUE(invocation.ok()) << invocation.status();
   EXPECT_EQ(invocation->subcommand, Subcommand::kHealth);
-  EXPECT_EQ(invocation->target, "default:1");
+  EXPECT_EQ(invocation->target, tutorctl::kDefaultTarget);
+  EXPECT_EQ(invocation->deadline, ClientOptions().default_deadline);
   EXPECT_EQ(invocation->health_service, "");
-  EXPECT_FALSE(invocation->deadline.has_value());
   EXPECT_FALSE(invocation->json);
 }
 
-TEST(TutorctlParse, EnumNamesShortOrFullAnyCase) {
+TEST(TutorctlInvocation, TargetFromTheEnvironmentIsUsedAndEmptyMeansDefault) {
+  FlagValues flags;
+  flags.target = "env:1";  // not given: TUTORING_TARGET's value
+  absl::StatusOr<Invocation> from_env = Make({"health"}, flags);
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->target, "env:1");
+  flags.target = "";  // TUTORING_TARGET set but empty
+  absl::StatusOr<Invocation> empty = Make({"health"}, flags);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->target, tutorctl::kDefaultTarget);
+}
+
+TEST(TutorctlInvocation, EnumNamesShortOrFullAnyCase) {
+  FlagValues by_role;
+  by_role.role = "ROLE_INSTRUCTOR";
   absl::StatusOr<Invocation> role =
-      Parse({"list-users-by-role", "--role=ROLE_INSTRUCTOR"});
+      Make({"list-users-by-role"}, by_role, {"role"});
   ASSERT_TRUE(role.ok()) << role.status();
   EXPECT_EQ(role->role, v1::ROLE_INSTRUCTOR);
+  FlagValues by_difficulty;
+  by_difficulty.difficulty = "Medium";
+  by_difficulty.language = "go";
   absl::StatusOr<Invocation> difficulty =
-      Parse({"list-exercises", "--difficulty=Medium", "--language=go"});
+      Make({"list-exercises"}, by_difficulty, {"difficulty", "language"});
   ASSERT_TRUE(difficulty.ok()) << difficulty.status();
   EXPECT_EQ(difficulty->difficulty, v1::DIFFICULTY_MEDIUM);
   EXPECT_EQ(difficulty->language, "go");
 }
 
-TEST(TutorctlParse, UserIdsIncludingNegativeOnesForTheServerToJudge) {
-  absl::StatusOr<Invocation> batch =
-      Parse({"batch-get-streaks", "3", "-1", "3", "--time-zone=Asia/Tokyo",
-             "--as-of=2026-01-12T08:00:00+02:00"});
+TEST(TutorctlInvocation, UserIdsIncludingNegativeOnesForTheServerToJudge) {
+  FlagValues flags;
+  flags.time_zone = "Asia/Tokyo";
+  flags.as_of = "2026-01-12T08:00:00+02:00";
+  absl::StatusOr<Invocation> batch = Make({"batch-get-streaks", "3", "-1", "3"},
+                                          flags, {"time_zone", "as_of"});
   ASSERT_TRUE(batch.ok()) << batch.status();
   EXPECT_THAT(batch->user_ids, ElementsAre(3, -1, 3));
   EXPECT_EQ(batch->time_zone, "Asia/Tokyo");
@@ -135,69 +169,126 @@ TEST(TutorctlParse, UserIdsIncludingNegativeOnesForTheServerToJudge) {
             "2026-01-12T06:00:00Z");
 }
 
-TEST(TutorctlParse, DoubleDashEndsFlags) {
-  absl::StatusOr<Invocation> health = Parse({"health", "--", "--json"});
+TEST(TutorctlInvocation, HealthTakesAnyServiceName) {
+  absl::StatusOr<Invocation> health = Make({"health", "--json"});
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(health->health_service, "--json");
   EXPECT_FALSE(health->json);
 }
 
-TEST(TutorctlParse, HelpWinsOverEverythingElse) {
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"--help"},
-                                             {"-h"},
-                                             {"--bogus", "--help"},
-                                             {"get-user-role", "-h"}}) {
-    absl::StatusOr<Invocation> invocation = Parse(args);
-    ASSERT_TRUE(invocation.ok()) << invocation.status();
-    EXPECT_TRUE(invocation->help);
+TEST(TutorctlInvocation, ValuesOfFlagsNotGivenThatDoNotApplyAreIgnored) {
+  FlagValues flags;
+  flags.role = "no such role";
+  flags.difficulty = "no such difficulty";
+  flags.as_of = "never";
+  flags.page_size = 9;
+  absl::StatusOr<Invocation> invocation = Make({"get-user-role", "4"}, flags);
+  ASSERT_TRUE(invocation.ok()) << invocation.status();
+  EXPECT_EQ(invocation->role, v1::ROLE_UNSPECIFIED);
+  EXPECT_EQ(invocation->page_size, 0);
+  EXPECT_FALSE(invocation->as_of.has_value());
+  EXPECT_THAT(invocation->user_ids, ElementsAre(4));
+}
+
+// One usage error: INVALID_ARGUMENT for these positional arguments, flag
+// values and given flags.
+struct UsageErrorCase {
+  std::vector<std::string> args;
+  FlagValues flags;
+  std::set<std::string> given;
+};
+
+FlagValues With(void (*set)(FlagValues&)) {
+  FlagValues flags;
+  set(flags);
+  return flags;
+}
+
+void ExpectUsageErrors(const std::vector<UsageErrorCase>& cases) {
+  for (const UsageErrorCase& c : cases) {
+    EXPECT_EQ(Make(c.args, c.flags, c.given).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << ::testing::PrintToString(c.args) << " given "
+        << ::testing::PrintToString(c.given);
   }
 }
 
-TEST(TutorctlParse, UsageErrorsAreInvalidArgument) {
-  const std::vector<std::vector<std::string>> cases = {
-      {},
-      {"--json"},
-      {"nope"},
-      {"--nope", "health"},
-      {"-q", "health"},
-      {"health", "a", "b"},
-      {"get-user-role"},
-      {"get-user-role", "x"},
-      {"get-user-role", "99999999999999999999"},
-      {"get-streak", "1", "2"},
-      {"batch-get-streaks"},
-      {"list-active-users", "extra"},
-      {"list-users-by-role"},
-      {"list-users-by-role", "--role=teacher"},
-      {"list-exercises", "--language=go"},
-      {"list-exercises", "--difficulty"},
-      {"list-active-users", "--difficulty=easy"},
-      {"get-user-role", "1", "--all-pages"},
-      {"get-streak", "1", "--role=admin"},
-      {"list-active-users", "--page-size=2147483648"},
-      {"list-active-users", "--json=yes please"},
-      {"health", "--target="},
-      {"health", "--deadline=-1s"},
-      {"health", "--deadline=inf"},
-      {"get-streak", "1", "--as-of=2026-01-12"},
-  };
-  for (const std::vector<std::string>& args : cases) {
-    EXPECT_EQ(Parse(args).status().code(), absl::StatusCode::kInvalidArgument)
-        << ::testing::PrintToString(args);
-  }
+TEST(TutorctlInvocation, MissingOrUnknownCommandIsAUsageError) {
+  ExpectUsageErrors({{{}, {}, {}},
+                     {{}, With([](FlagValues& f) { f.json = true; }), {"json"}},
+                     {{"nope"}, {}, {}}});
 }
 
-TEST(TutorctlRun, UsageErrorExits64AndHelpExits0) {
-  std::ostringstream out;
-  std::ostringstream err;
-  EXPECT_EQ(tutorctl::Run({"--nope"}, "x:1", out, err), tutorctl::kExitUsage);
-  EXPECT_TRUE(out.str().empty());
-  EXPECT_THAT(err.str(), ::testing::HasSubstr(tutorctl::Usage()));
+TEST(TutorctlInvocation, GivenFlagThatDoesNotApplyIsAUsageError) {
+  ExpectUsageErrors({
+      {{"list-active-users"}, {}, {"difficulty"}},
+      {{"list-active-users"}, {}, {"as_of"}},
+      {{"list-users-by-role"},
+       With([](FlagValues& f) { f.role = "admin"; }),
+       {"role", "pending_onboarding_only"}},
+      {{"get-user-role", "1"}, {}, {"all_pages"}},
+      {{"get-user-role", "1"}, {}, {"page_size"}},
+      {{"get-streak", "1"}, {}, {"role"}},
+      {{"health"}, {}, {"time_zone"}},
+      {{"health"}, {}, {"no_such_flag"}},
+  });
+}
 
-  std::ostringstream help;
-  EXPECT_EQ(tutorctl::Run({"--help"}, "x:1", help, err), 0);
-  EXPECT_EQ(help.str(), tutorctl::Usage());
+TEST(TutorctlInvocation, WrongNumberOfArgumentsIsAUsageError) {
+  ExpectUsageErrors({
+      {{"health", "a", "b"}, {}, {}},
+      {{"get-user-role"}, {}, {}},
+      {{"get-streak", "1", "2"}, {}, {}},
+      {{"batch-get-streaks"}, {}, {}},
+      {{"list-active-users", "extra"}, {}, {}},
+  });
+}
+
+TEST(TutorctlInvocation, UserIdThatIsNotAnInt64IsAUsageError) {
+  ExpectUsageErrors({
+      {{"get-user-role", "x"}, {}, {}},
+      {{"get-user-role", "99999999999999999999"}, {}, {}},
+      {{"batch-get-streaks", "1", "2.5"}, {}, {}},
+  });
+}
+
+TEST(TutorctlInvocation, MalformedValueIsAUsageError) {
+  ExpectUsageErrors({
+      {{"list-users-by-role"},
+       With([](FlagValues& f) { f.role = "teacher"; }),
+       {"role"}},
+      {{"list-users-by-role"}, {}, {"role"}},  // --role=
+      {{"list-exercises"},
+       With([](FlagValues& f) { f.difficulty = "extreme"; }),
+       {"difficulty"}},
+      {{"get-streak", "1"},
+       With([](FlagValues& f) { f.as_of = "2026-01-12"; }),
+       {"as_of"}},
+      {{"health"}, With([](FlagValues& f) { f.target = ""; }), {"target"}},
+  });
+}
+
+TEST(TutorctlInvocation, DeadlineThatIsNotPositiveAndFiniteIsAUsageError) {
+  ExpectUsageErrors({
+      {{"health"},
+       With([](FlagValues& f) { f.deadline = absl::ZeroDuration(); }),
+       {"deadline"}},
+      {{"health"},
+       With([](FlagValues& f) { f.deadline = absl::Seconds(-1); }),
+       {"deadline"}},
+      {{"health"},
+       With([](FlagValues& f) { f.deadline = absl::InfiniteDuration(); }),
+       {"deadline"}},
+  });
+}
+
+TEST(TutorctlInvocation, MissingRequiredFilterIsAUsageError) {
+  ExpectUsageErrors({
+      {{"list-users-by-role"}, {}, {}},
+      {{"list-exercises"},
+       With([](FlagValues& f) { f.language = "go"; }),
+       {"language"}},
+  });
 }
 
 TEST(TutorctlTable, AlignsColumnsByCodePoints) {

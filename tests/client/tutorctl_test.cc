@@ -1,7 +1,8 @@
 // Runs the tutorctl binary (path from TUTORCTL_BIN) as a child process
 // against a live server over the fixture database: JSON output parses and
 // equals plain SQL, tables hold the rows, --all-pages walks every page, and
-// the exit status is 64 for usage errors, else the gRPC code. A fake server
+// the exit status is 64 for usage errors (one line on stderr), else the gRPC
+// code. A fake server
 // that never answers (or reports NOT_SERVING) covers --deadline and health.
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
@@ -331,7 +332,7 @@ TEST_F(TutorctlTest, ExitStatusIsTheGrpcCode) {
   }
 }
 
-TEST_F(TutorctlTest, UsageErrorsExit64WithUsageOnStderr) {
+TEST_F(TutorctlTest, UsageErrorsExit64WithOneLineOnStderr) {
   const std::vector<std::vector<std::string>> cases = {
       {},
       {"--bogus", "health"},
@@ -344,10 +345,13 @@ TEST_F(TutorctlTest, UsageErrorsExit64WithUsageOnStderr) {
       {"list-exercises", "--difficulty=extreme"},
       {"get-user-role", "1", "--difficulty=easy"},
       {"health", "--all-pages"},
+      {"health", "--target="},
       {"--deadline=0s", "health"},
+      {"--deadline=inf", "health"},
       {"--deadline=soon", "health"},
       {"get-streak", "1", "--as-of=yesterday"},
       {"list-active-users", "--page-size=many"},
+      {"list-active-users", "--page-size=2147483648"},
       {"list-active-users", "--page-size"},
       {"list-active-users", "--json=maybe"},
       {"-x", "health"},
@@ -357,7 +361,8 @@ TEST_F(TutorctlTest, UsageErrorsExit64WithUsageOnStderr) {
     ProcessResult result = Run(args);
     EXPECT_EQ(result.exit_code, 64);
     EXPECT_THAT(result.out, IsEmpty());
-    EXPECT_THAT(result.err, HasSubstr("Usage: tutorctl"));
+    EXPECT_THAT(Lines(result.err), SizeIs(1)) << result.err;
+    EXPECT_THAT(result.err, StartsWith("tutorctl: "));
   }
 }
 
@@ -366,8 +371,22 @@ TEST_F(TutorctlTest, HelpPrintsUsageAndSucceeds) {
     ProcessResult result = RunTutorctl({"get-user-role", flag});
     EXPECT_EQ(result.exit_code, 0);
     EXPECT_THAT(result.out, StartsWith("Usage: tutorctl"));
+    // Every flag, from the flag definitions.
+    for (const char* name :
+         {"--target", "--deadline", "--json", "--all-pages", "--page-size",
+          "--page-token", "--role", "--pending-onboarding-only", "--difficulty",
+          "--language", "--time-zone", "--as-of"}) {
+      EXPECT_THAT(result.out, HasSubstr(name));
+    }
     EXPECT_THAT(result.err, IsEmpty());
   }
+}
+
+TEST_F(TutorctlTest, DoubleDashEndsTheFlags) {
+  // "--json" is the name of a service the server does not know.
+  ProcessResult result = Run({"health", "--", "--json"});
+  EXPECT_EQ(result.exit_code, 5) << result.err;
+  EXPECT_THAT(result.out, IsEmpty());
 }
 
 TEST_F(TutorctlTest, TargetComesFromTheEnvironmentUnlessGiven) {

@@ -9,8 +9,11 @@
 // te: trailers, a length-prefixed uncompressed message, an optional
 // grpc-timeout; the status comes from grpc-status in the trailers (or a
 // trailers-only response), else from the HTTP status or the RST_STREAM code.
-#ifndef TUTORING_CLIENT_H2_CONNECTION_H_
-#define TUTORING_CLIENT_H2_CONNECTION_H_
+//
+// Thread safety: ResolveTarget and FormatGrpcTimeout may be called from any
+// thread; one thread drives each H2Connection (see the class).
+#ifndef TUTORING_BENCH_LOADGEN_H2_CONNECTION_H_
+#define TUTORING_BENCH_LOADGEN_H2_CONNECTION_H_
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -26,7 +29,7 @@
 
 struct nghttp2_session;
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
 // Where to connect: a resolved socket address and the :authority to send.
 struct Endpoint {
@@ -179,6 +182,6 @@ class H2Connection {
 // infinite timeout.
 std::string FormatGrpcTimeout(absl::Duration timeout);
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
 
-#endif  // TUTORING_CLIENT_H2_CONNECTION_H_
+#endif  // TUTORING_BENCH_LOADGEN_H2_CONNECTION_H_

@@ -1,8 +1,8 @@
-#include "client/open_loop_schedule.h"
+#include "bench/loadgen/open_loop_schedule.h"
 
 #include <cmath>
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
 OpenLoopSchedule::OpenLoopSchedule(double rate, int64_t start_ns, int worker,
                                    int workers)
@@ -29,4 +29,4 @@ uint64_t OpenLoopSchedule::DueCount(int64_t now_ns) const {
   return count;
 }
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

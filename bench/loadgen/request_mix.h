@@ -1,8 +1,9 @@
 // What tutoring-bench calls: the RPCs it knows, a weighted mix of them
 // ("GetStreak:5,GetUserRole:3"), and a seeded generator of their requests
-// with parameters drawn from the seeded data's ranges.
-#ifndef TUTORING_CLIENT_REQUEST_MIX_H_
-#define TUTORING_CLIENT_REQUEST_MIX_H_
+// with parameters drawn from the seeded data's ranges. The free functions are
+// pure (and so thread-safe); Random and RequestGenerator are not thread-safe.
+#ifndef TUTORING_BENCH_LOADGEN_REQUEST_MIX_H_
+#define TUTORING_BENCH_LOADGEN_REQUEST_MIX_H_
 
 #include <array>
 #include <cstdint>
@@ -15,7 +16,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "tutoring/v1/tutoring.pb.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
 // The unary RPCs tutoring-bench can drive.
 enum class Rpc {
@@ -145,6 +146,6 @@ class RequestGenerator {
   tutoring::v1::ListExercisesRequest list_exercises_;
 };
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
 
-#endif  // TUTORING_CLIENT_REQUEST_MIX_H_
+#endif  // TUTORING_BENCH_LOADGEN_REQUEST_MIX_H_

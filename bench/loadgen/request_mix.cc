@@ -1,4 +1,4 @@
-#include "client/request_mix.h"
+#include "bench/loadgen/request_mix.h"
 
 #include <utility>
 
@@ -11,7 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 struct RpcInfo {
@@ -251,4 +251,4 @@ Rpc RequestGenerator::Next(std::string* message) {
   return rpc;
 }
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

@@ -2,13 +2,13 @@
 // HdrHistogram: values below 256 get a bucket each, and every power-of-two
 // range above is split into 128 equal buckets. A reported quantile is
 // therefore within 1/256 (0.4%) of a value that was recorded at that rank.
-#ifndef TUTORING_CLIENT_HISTOGRAM_H_
-#define TUTORING_CLIENT_HISTOGRAM_H_
+#ifndef TUTORING_BENCH_LOADGEN_HISTOGRAM_H_
+#define TUTORING_BENCH_LOADGEN_HISTOGRAM_H_
 
 #include <cstdint>
 #include <vector>
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
 // Counts non-negative integer values (tutoring-bench records nanoseconds).
 // Values up to 2^42 - 1 (about 73 minutes in ns) keep the stated precision;
@@ -55,6 +55,6 @@ class Histogram {
   long double sum_ = 0;
 };
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
 
-#endif  // TUTORING_CLIENT_HISTOGRAM_H_
+#endif  // TUTORING_BENCH_LOADGEN_HISTOGRAM_H_

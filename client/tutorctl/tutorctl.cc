@@ -1,11 +1,16 @@
-#include "client/tutorctl.h"
+#include "client/tutorctl/tutorctl.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -13,6 +18,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "common/command_line.h"
+#include "common/status_macros.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace tutoring::tutorctl {
@@ -29,25 +36,25 @@ constexpr unsigned kStreaks =
 constexpr unsigned kRoleFilter =
     Bit(Subcommand::kListActiveUsers) | Bit(Subcommand::kListUsersByRole);
 
-struct FlagSpec {
+// Which subcommands each flag applies to, by its absl name.
+struct FlagRule {
   const char* name;
-  bool takes_value;  // false: a boolean, set by --name or --name=true|false
   unsigned applies_to;
 };
 
-constexpr FlagSpec kFlags[] = {
-    {"target", true, kAll},
-    {"deadline", true, kAll},
-    {"json", false, kAll},
-    {"all-pages", false, kLists},
-    {"page-size", true, kLists},
-    {"page-token", true, kLists},
-    {"role", true, kRoleFilter},
-    {"pending-onboarding-only", false, Bit(Subcommand::kListActiveUsers)},
-    {"difficulty", true, Bit(Subcommand::kListExercises)},
-    {"language", true, Bit(Subcommand::kListExercises)},
-    {"time-zone", true, kStreaks},
-    {"as-of", true, kStreaks},
+constexpr FlagRule kFlagRules[] = {
+    {"target", kAll},
+    {"deadline", kAll},
+    {"json", kAll},
+    {"all_pages", kLists},
+    {"page_size", kLists},
+    {"page_token", kLists},
+    {"role", kRoleFilter},
+    {"pending_onboarding_only", Bit(Subcommand::kListActiveUsers)},
+    {"difficulty", Bit(Subcommand::kListExercises)},
+    {"language", Bit(Subcommand::kListExercises)},
+    {"time_zone", kStreaks},
+    {"as_of", kStreaks},
 };
 
 struct SubcommandSpec {
@@ -65,20 +72,20 @@ constexpr SubcommandSpec kSubcommands[] = {
     {"health", Subcommand::kHealth},
 };
 
-const FlagSpec* FindFlag(absl::string_view name) {
-  for (const FlagSpec& spec : kFlags) {
-    if (name == spec.name) return &spec;
+const FlagRule* FindFlagRule(absl::string_view name) {
+  for (const FlagRule& rule : kFlagRules) {
+    if (name == rule.name) return &rule;
   }
   return nullptr;
 }
 
-absl::Status UsageError(absl::string_view message) {
-  return absl::InvalidArgumentError(message);
+// "--page-size" for "page_size".
+std::string Dashed(absl::string_view name) {
+  return absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}));
 }
 
-bool IsInteger(absl::string_view arg) {
-  int64_t ignored = 0;
-  return absl::SimpleAtoi(arg, &ignored);
+absl::Status UsageError(absl::string_view message) {
+  return absl::InvalidArgumentError(message);
 }
 
 // "student" or "ROLE_STUDENT" (any case).
@@ -101,66 +108,10 @@ std::optional<v1::Difficulty> ParseDifficulty(absl::string_view value) {
   return difficulty;
 }
 
-// Stores one flag's value in `invocation`.
-absl::Status ApplyFlag(const FlagSpec& spec, const std::string& value,
-                       Invocation& invocation) {
-  const absl::string_view name = spec.name;
-  const auto bad_value = [&](absl::string_view rule) {
-    return UsageError(absl::StrCat("--", name, "=", value, ": ", rule));
-  };
-  if (!spec.takes_value) {
-    bool on = false;
-    if (!absl::SimpleAtob(value, &on))
-      return bad_value("expected true or false");
-    if (name == "json") invocation.json = on;
-    if (name == "all-pages") invocation.all_pages = on;
-    if (name == "pending-onboarding-only") {
-      invocation.pending_onboarding_only = on;
-    }
-    return absl::OkStatus();
-  }
-  if (name == "target") {
-    if (value.empty()) return bad_value("must not be empty");
-    invocation.target = value;
-  } else if (name == "deadline") {
-    absl::Duration deadline;
-    if (!absl::ParseDuration(value, &deadline) ||
-        deadline <= absl::ZeroDuration() ||
-        deadline == absl::InfiniteDuration()) {
-      return bad_value("expected a positive duration such as 500ms or 5s");
-    }
-    invocation.deadline = deadline;
-  } else if (name == "page-size") {
-    if (!absl::SimpleAtoi(value, &invocation.page_size)) {
-      return bad_value("expected a 32-bit integer");
-    }
-  } else if (name == "page-token") {
-    invocation.page_token = value;
-  } else if (name == "role") {
-    std::optional<v1::Role> role = ParseRole(value);
-    if (!role.has_value()) {
-      return bad_value("expected student, instructor or admin");
-    }
-    invocation.role = *role;
-  } else if (name == "difficulty") {
-    std::optional<v1::Difficulty> difficulty = ParseDifficulty(value);
-    if (!difficulty.has_value()) {
-      return bad_value("expected easy, medium or hard");
-    }
-    invocation.difficulty = *difficulty;
-  } else if (name == "language") {
-    invocation.language = value;
-  } else if (name == "time-zone") {
-    invocation.time_zone = value;
-  } else if (name == "as-of") {
-    google::protobuf::Timestamp as_of;
-    if (!google::protobuf::util::TimeUtil::FromString(value, &as_of)) {
-      return bad_value(
-          "expected an RFC 3339 time such as 2026-01-12T08:00:00Z");
-    }
-    invocation.as_of = as_of;
-  }
-  return absl::OkStatus();
+// INVALID_ARGUMENT for flag `name` (absl name) given as `value`.
+absl::Status BadValue(absl::string_view name, absl::string_view value,
+                      absl::string_view rule) {
+  return UsageError(absl::StrCat(Dashed(name), "=", value, ": ", rule));
 }
 
 // Checks the positional arguments after the subcommand's name.
@@ -345,122 +296,103 @@ Commands:
   health              [SERVICE]  ("" or absent: the whole server; or e.g.
                       tutoring.v1.TutoringService)
 
-Flags for every command:
-  --target=ADDRESS    server, host:port or any gRPC target (default: the
-                      TUTORING_TARGET environment variable, else
-                      127.0.0.1:50051)
-  --deadline=DURATION deadline of each call, e.g. 500ms or 5s (default 5s);
-                      UNAVAILABLE answers are retried within it
-  --json              print JSON instead of a table
-  --help, -h          print this text and exit
-Paging (list commands):
-  --page-size=N       rows per page (0: the server's default of 50)
-  --page-token=TOKEN  start at this page (next_page_token of an earlier one)
-  --all-pages         follow next_page_token to the last page
-Filters:
-  --role=ROLE         student, instructor or admin
-  --pending-onboarding-only
-                      only users who have not completed onboarding
-  --difficulty=DIFFICULTY
-                      easy, medium or hard
-  --language=NAME     exact programming language, e.g. python
-  --time-zone=ZONE    IANA time zone name (default UTC)
-  --as-of=TIME        RFC 3339 instant, e.g. 2026-01-12T08:00:00Z (default:
-                      now)
+Every command takes --target (default: the TUTORING_TARGET environment
+variable, else 127.0.0.1:50051), --deadline and --json; paging is
+--page-size, --page-token and --all-pages. Flags may come before or after
+the command; a flag the command does not take is a usage error.
 
 Exit status: 0 on success; 64 for a malformed command line; otherwise the
 gRPC status code of the failed call (3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED,
 5 NOT_FOUND, 14 UNAVAILABLE, ...), its message on stderr. health exits 14
-when the service is not SERVING.
-)";
+when the service is not SERVING.)";
 }
 
-absl::StatusOr<Invocation> ParseInvocation(absl::Span<const std::string> args,
-                                           absl::string_view default_target) {
-  Invocation invocation;
-  invocation.target = std::string(default_target);
-  for (const std::string& arg : args) {
-    if (arg == "--") break;
-    if (arg == "--help" || arg == "-h") {
-      invocation.help = true;
-      return invocation;
-    }
-  }
-
-  std::vector<std::pair<const FlagSpec*, std::string>> flags;
-  std::vector<std::string> positional;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--") {
-      positional.insert(positional.end(), args.begin() + i + 1, args.end());
-      break;
-    }
-    if (absl::StartsWith(arg, "--")) {
-      const size_t equals = arg.find('=');
-      const std::string name = absl::StrReplaceAll(
-          arg.substr(
-              2, equals == std::string::npos ? std::string::npos : equals - 2),
-          {{"_", "-"}});
-      const FlagSpec* spec = FindFlag(name);
-      if (spec == nullptr) {
-        return UsageError(absl::StrCat("unknown flag --", name));
-      }
-      std::string value;
-      if (equals != std::string::npos) {
-        value = arg.substr(equals + 1);
-      } else if (!spec->takes_value) {
-        value = "true";
-      } else if (i + 1 < args.size()) {
-        value = args[++i];
-      } else {
-        return UsageError(absl::StrCat("--", name, " needs a value"));
-      }
-      flags.emplace_back(spec, std::move(value));
-    } else if (absl::StartsWith(arg, "-") && arg.size() > 1 &&
-               !IsInteger(arg)) {
-      return UsageError(absl::StrCat("unknown flag ", arg));
-    } else {
-      positional.push_back(arg);
-    }
-  }
-
-  if (positional.empty()) return UsageError("missing COMMAND");
+absl::StatusOr<Invocation> MakeInvocation(const FlagValues& flags,
+                                          absl::Span<const std::string> args,
+                                          const std::set<std::string>& given) {
+  if (args.empty()) return UsageError("missing COMMAND");
   const SubcommandSpec* subcommand = nullptr;
   for (const SubcommandSpec& spec : kSubcommands) {
-    if (positional[0] == spec.name) subcommand = &spec;
+    if (args[0] == spec.name) subcommand = &spec;
   }
   if (subcommand == nullptr) {
-    return UsageError(absl::StrCat("unknown command '", positional[0], "'"));
+    return UsageError(absl::StrCat("unknown command '", args[0], "'"));
   }
+  Invocation invocation;
   invocation.subcommand = subcommand->subcommand;
-
-  bool role_given = false;
-  bool difficulty_given = false;
-  for (const auto& [spec, value] : flags) {
-    if ((spec->applies_to & Bit(invocation.subcommand)) == 0) {
-      return UsageError(absl::StrCat("--", spec->name, " does not apply to ",
-                                     subcommand->name));
+  const unsigned bit = Bit(invocation.subcommand);
+  for (const std::string& name : given) {
+    const FlagRule* rule = FindFlagRule(name);
+    if (rule == nullptr) {
+      return UsageError(absl::StrCat("unknown flag ", Dashed(name)));
     }
-    if (absl::Status applied = ApplyFlag(*spec, value, invocation);
-        !applied.ok()) {
-      return applied;
+    if ((rule->applies_to & bit) == 0) {
+      return UsageError(
+          absl::StrCat(Dashed(name), " does not apply to ", subcommand->name));
     }
-    role_given |= absl::string_view(spec->name) == "role";
-    difficulty_given |= absl::string_view(spec->name) == "difficulty";
   }
-  if (invocation.subcommand == Subcommand::kListUsersByRole && !role_given) {
+  const auto applies = [bit](absl::string_view name) {
+    return (FindFlagRule(name)->applies_to & bit) != 0;
+  };
+  const auto is_given = [&given](const char* name) {
+    return given.count(name) > 0;
+  };
+
+  if (!flags.target.empty()) {
+    invocation.target = flags.target;
+  } else if (is_given("target")) {
+    return BadValue("target", flags.target, "must not be empty");
+  }
+  RETURN_IF_ERROR(RequirePositive("deadline", flags.deadline));
+  invocation.deadline = flags.deadline;
+  invocation.json = flags.json;
+  if (applies("page_size")) {
+    invocation.all_pages = flags.all_pages;
+    invocation.page_size = flags.page_size;
+    invocation.page_token = flags.page_token;
+  }
+  // An empty value means "not set", unless the flag was given so.
+  const bool role_set = !flags.role.empty() || is_given("role");
+  if (applies("role") && role_set) {
+    std::optional<v1::Role> role = ParseRole(flags.role);
+    if (!role.has_value()) {
+      return BadValue("role", flags.role,
+                      "expected student, instructor or admin");
+    }
+    invocation.role = *role;
+  }
+  if (applies("pending_onboarding_only")) {
+    invocation.pending_onboarding_only = flags.pending_onboarding_only;
+  }
+  const bool difficulty_set =
+      !flags.difficulty.empty() || is_given("difficulty");
+  if (applies("difficulty") && difficulty_set) {
+    std::optional<v1::Difficulty> difficulty =
+        ParseDifficulty(flags.difficulty);
+    if (!difficulty.has_value()) {
+      return BadValue("difficulty", flags.difficulty,
+                      "expected easy, medium or hard");
+    }
+    invocation.difficulty = *difficulty;
+  }
+  if (applies("language")) invocation.language = flags.language;
+  if (applies("time_zone")) invocation.time_zone = flags.time_zone;
+  if (applies("as_of") && (!flags.as_of.empty() || is_given("as_of"))) {
+    google::protobuf::Timestamp as_of;
+    if (!google::protobuf::util::TimeUtil::FromString(flags.as_of, &as_of)) {
+      return BadValue("as_of", flags.as_of,
+                      "expected an RFC 3339 time such as 2026-01-12T08:00:00Z");
+    }
+    invocation.as_of = as_of;
+  }
+  if (invocation.subcommand == Subcommand::kListUsersByRole && !role_set) {
     return UsageError("list-users-by-role needs --role");
   }
-  if (invocation.subcommand == Subcommand::kListExercises &&
-      !difficulty_given) {
+  if (invocation.subcommand == Subcommand::kListExercises && !difficulty_set) {
     return UsageError("list-exercises needs --difficulty");
   }
-  if (absl::Status applied = ApplyArguments(
-          subcommand->name, absl::MakeConstSpan(positional).subspan(1),
-          invocation);
-      !applied.ok()) {
-    return applied;
-  }
+  RETURN_IF_ERROR(
+      ApplyArguments(subcommand->name, args.subspan(1), invocation));
   return invocation;
 }
 
@@ -582,29 +514,17 @@ absl::Status Execute(const Invocation& invocation, const Client& client,
   return absl::InternalError("unhandled command");
 }
 
-int Run(absl::Span<const std::string> args, absl::string_view default_target,
-        std::ostream& out, std::ostream& err) {
-  absl::StatusOr<Invocation> invocation = ParseInvocation(args, default_target);
-  if (!invocation.ok()) {
-    err << "tutorctl: " << invocation.status().message() << "\n\n" << Usage();
-    return kExitUsage;
-  }
-  if (invocation->help) {
-    out << Usage();
-    return 0;
-  }
+int Run(const Invocation& invocation, std::ostream& out, std::ostream& err) {
   ClientOptions options;
-  options.target = invocation->target;
-  if (invocation->deadline.has_value()) {
-    options.default_deadline = *invocation->deadline;
-  }
+  options.target = invocation.target;
+  options.default_deadline = invocation.deadline;
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(options);
   absl::Status status =
-      client.ok() ? Execute(*invocation, **client, out) : client.status();
+      client.ok() ? Execute(invocation, **client, out) : client.status();
   out.flush();
   if (!status.ok()) {
     err << "tutorctl: " << absl::StatusCodeToString(status.code()) << ": "
-        << status.message() << '\n';
+        << OneLine(status.message()) << '\n';
   }
   return static_cast<int>(status.code());
 }

@@ -1,4 +1,4 @@
-#include "client/load_generator.h"
+#include "bench/loadgen/load_generator.h"
 
 #include <errno.h>
 #include <sys/epoll.h>
@@ -16,10 +16,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "client/h2_connection.h"
-#include "client/open_loop_schedule.h"
+#include "bench/loadgen/h2_connection.h"
+#include "bench/loadgen/open_loop_schedule.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 constexpr int kStatusDeadlineExceeded = 4;
@@ -574,4 +574,4 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
   return report;
 }
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

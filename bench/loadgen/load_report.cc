@@ -1,10 +1,10 @@
-#include "client/load_report.h"
+#include "bench/loadgen/load_report.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 constexpr const char* kStatusCodeNames[kStatusCodeCount] = {
@@ -220,4 +220,4 @@ std::string FormatJson(const LoadReport& report) {
   return absl::StrCat("{", absl::StrJoin(fields, ",\n "), "}\n");
 }
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

@@ -1,9 +1,9 @@
-#include "client/histogram.h"
+#include "bench/loadgen/histogram.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 // Values below 2^kLinearBits get one bucket each; each range
@@ -82,4 +82,4 @@ int64_t Histogram::ValueAtQuantile(double q) const {
   return max_;
 }
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench

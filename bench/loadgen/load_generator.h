@@ -1,8 +1,11 @@
 // The load generator behind tutoring-bench: keeps a fixed number of unary
 // gRPC calls in flight (closed loop) or sends them at a fixed rate (open
 // loop) over several HTTP/2 connections, and reports what came back.
-#ifndef TUTORING_CLIENT_LOAD_GENERATOR_H_
-#define TUTORING_CLIENT_LOAD_GENERATOR_H_
+//
+// Thread safety: the functions share no state; RunLoad may run concurrently
+// with itself.
+#ifndef TUTORING_BENCH_LOADGEN_LOAD_GENERATOR_H_
+#define TUTORING_BENCH_LOADGEN_LOAD_GENERATOR_H_
 
 #include <cstdint>
 #include <string>
@@ -11,11 +14,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "client/load_report.h"
-#include "client/request_mix.h"
+#include "bench/loadgen/load_report.h"
+#include "bench/loadgen/request_mix.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
+// What to run. Every field has a usable default except `mix`;
+// ValidateLoadOptions states the ranges.
 struct LoadOptions {
   // host:port of any server of the tutoring.v1 contract (plaintext HTTP/2).
   std::string target = "127.0.0.1:50051";
@@ -63,13 +68,17 @@ absl::Status ValidateLoadOptions(const LoadOptions& options);
 // RequestGenerator(mix, requests, WorkerSeed(seed, 0, false)).
 uint64_t WorkerSeed(uint64_t seed, int worker, bool warmup);
 
-// Connects every connection (UNAVAILABLE if one cannot be opened), runs the
-// load, and reports the measured phase. Calls that fail count under their
-// status code; connections that break are reopened (their calls fail
-// UNAVAILABLE, and while a connection is down each of its free slots fails
-// one call per reconnect attempt, 100 ms to 1 s apart). Blocks until done.
+// Connects every connection, runs the load on `options.threads` threads of
+// its own, and reports the measured phase; blocks until done. Calls that fail
+// count under their status code; connections that break are reopened (their
+// calls fail UNAVAILABLE, and while a connection is down each of its free
+// slots fails one call per reconnect attempt, 100 ms to 1 s apart).
+// Errors: INVALID_ARGUMENT for options ValidateLoadOptions rejects or a
+// malformed target; UNAVAILABLE when the target does not resolve or a
+// connection cannot be opened at the start; INTERNAL when the event loop
+// cannot be set up (epoll).
 absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options);
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
 
-#endif  // TUTORING_CLIENT_LOAD_GENERATOR_H_
+#endif  // TUTORING_BENCH_LOADGEN_LOAD_GENERATOR_H_

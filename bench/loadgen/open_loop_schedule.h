@@ -3,12 +3,12 @@
 // each call's latency from its intended send time, so a stalled server shows
 // up as latency instead of silently lowering the rate (no coordinated
 // omission).
-#ifndef TUTORING_CLIENT_OPEN_LOOP_SCHEDULE_H_
-#define TUTORING_CLIENT_OPEN_LOOP_SCHEDULE_H_
+#ifndef TUTORING_BENCH_LOADGEN_OPEN_LOOP_SCHEDULE_H_
+#define TUTORING_BENCH_LOADGEN_OPEN_LOOP_SCHEDULE_H_
 
 #include <cstdint>
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
 // A constant-rate schedule of `rate` calls per second over all `workers`,
 // starting at `start_ns` (any monotonic clock, in nanoseconds). Call k of the
@@ -35,6 +35,6 @@ class OpenLoopSchedule {
   const int workers_;
 };
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
 
-#endif  // TUTORING_CLIENT_OPEN_LOOP_SCHEDULE_H_
+#endif  // TUTORING_BENCH_LOADGEN_OPEN_LOOP_SCHEDULE_H_

@@ -1,7 +1,8 @@
 // The outcome of a tutoring-bench run and its two renderings: text for
-// people, JSON for scripts.
-#ifndef TUTORING_CLIENT_LOAD_REPORT_H_
-#define TUTORING_CLIENT_LOAD_REPORT_H_
+// people, JSON for scripts. Plain values; the functions are pure (and so
+// thread-safe).
+#ifndef TUTORING_BENCH_LOADGEN_LOAD_REPORT_H_
+#define TUTORING_BENCH_LOADGEN_LOAD_REPORT_H_
 
 #include <array>
 #include <cstdint>
@@ -11,10 +12,10 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "client/histogram.h"
-#include "client/request_mix.h"
+#include "bench/loadgen/histogram.h"
+#include "bench/loadgen/request_mix.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 
 // gRPC status codes 0 (OK) .. 16 (UNAUTHENTICATED).
 inline constexpr int kStatusCodeCount = 17;
@@ -68,6 +69,6 @@ std::string FormatText(const LoadReport& report);
 // error_messages {NAME: text}), followed by a newline.
 std::string FormatJson(const LoadReport& report);
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
 
-#endif  // TUTORING_CLIENT_LOAD_REPORT_H_
+#endif  // TUTORING_BENCH_LOADGEN_LOAD_REPORT_H_

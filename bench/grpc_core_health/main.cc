@@ -4,6 +4,9 @@
 // request, one polling thread). It exists to measure what tutoring-bench
 // would cost had it been built on the gRPC library: see
 // bench/health_vs_h2load.sh --with-grpc-client and docs/PERFORMANCE.md.
+//
+// Exit status: 0 when every call succeeded, 1 when some failed (or a call
+// could not be started), tutoring::kExitUsage (64) for a bad command line.
 #include <grpc/byte_buffer.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
@@ -15,13 +18,16 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "common/command_line.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port of the server");
 ABSL_FLAG(int, connections, 2,
-          "channels, each its own HTTP/2 connection (distinct channel args)");
-ABSL_FLAG(int, concurrency, 128, "calls in flight, spread over the channels");
-ABSL_FLAG(int64_t, total, 200000, "calls to make");
+          "channels, each its own HTTP/2 connection (distinct channel args); "
+          ">= 1");
+ABSL_FLAG(int, concurrency, 128,
+          "calls in flight, spread over the channels; >= connections");
+ABSL_FLAG(int64_t, total, 200000, "calls to make; >= 1");
 
 namespace {
 
@@ -53,22 +59,28 @@ struct Slot {
 }  // namespace
 
 int main(int argc, char** argv) {
-  tutoring::ParseCommandLine(
-      argc, argv,
-      "Closed-loop grpc.health.v1.Health/Check through gRPC's core client.\n"
-      "Usage: grpc-core-health-bench --target=host:port [--connections=N] "
-      "[--concurrency=N] [--total=N]",
-      {});
+  const std::vector<std::string> args =
+      tutoring::ParseCommandLine(
+          argc, argv,
+          "Closed-loop grpc.health.v1.Health/Check through gRPC's core "
+          "client.\n"
+          "Usage: grpc-core-health-bench --target=host:port [--connections=N] "
+          "[--concurrency=N] [--total=N]",
+          {})
+          .positional;
+  if (!args.empty()) {
+    tutoring::ExitUsageError(
+        absl::StrCat("unexpected argument \"", args[0], "\""));
+  }
   const std::string target = absl::GetFlag(FLAGS_target);
   const int connections = absl::GetFlag(FLAGS_connections);
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
   const int64_t total = absl::GetFlag(FLAGS_total);
-  if (connections < 1 || concurrency < connections || total < 1) {
-    std::fprintf(stderr,
-                 "grpc-core-health-bench: need connections >= 1, "
-                 "concurrency >= connections, total >= 1\n");
-    return 64;
-  }
+  tutoring::ExitIfUsageError(
+      tutoring::RequireAtLeast("connections", connections, 1));
+  tutoring::ExitIfUsageError(
+      tutoring::RequireAtLeast("concurrency", concurrency, connections));
+  tutoring::ExitIfUsageError(tutoring::RequireAtLeast("total", total, 1));
 
   grpc_init();
   grpc_completion_queue* cq = grpc_completion_queue_create_for_next(nullptr);

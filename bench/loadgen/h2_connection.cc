@@ -1,4 +1,4 @@
-#include "client/h2_connection.h"
+#include "bench/loadgen/h2_connection.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
-namespace tutoring::client {
+namespace tutoring::bench {
 namespace {
 
 constexpr int kStatusCancelled = 1;
@@ -540,4 +540,4 @@ void H2Connection::Close(absl::string_view reason) {
   }
 }
 
-}  // namespace tutoring::client
+}  // namespace tutoring::bench
