@@ -1,5 +1,5 @@
 // tutoring-seed: replaces the contents of users, exercises and user_exercises
-// with the deterministic dataset of db/seeder.h.
+// with the deterministic dataset of db/seed/dataset.h.
 // Exit status: 0 on success, 1 when seeding fails, 64 for a usage error.
 // Errors are one line on stderr: "tutoring-seed: <message>".
 #include <cstdint>
@@ -74,6 +74,7 @@ int Run(const std::vector<std::string>& args) {
     tutoring::ExitUsageError(
         absl::StrCat("unexpected arguments: ", absl::StrJoin(args, " ")));
   }
+  const tutoring::RealClock clock;
   tutoring::db::SeedOptions options;
   options.users = absl::GetFlag(FLAGS_users);
   options.seed = absl::GetFlag(FLAGS_seed);
@@ -82,8 +83,7 @@ int Run(const std::vector<std::string>& args) {
   options.lock_timeout = absl::GetFlag(FLAGS_lock_timeout);
   const std::string end_date = absl::GetFlag(FLAGS_end_date);
   if (end_date == "today") {
-    options.end_date =
-        absl::ToCivilDay(tutoring::RealClock().Now(), absl::UTCTimeZone());
+    options.end_date = absl::ToCivilDay(clock.Now(), absl::UTCTimeZone());
   } else if (!absl::ParseCivilTime(end_date, &options.end_date)) {
     tutoring::ExitUsageError(absl::StrCat(
         "--end-date must be YYYY-MM-DD or today, got \"", end_date, "\""));
@@ -95,7 +95,7 @@ int Run(const std::vector<std::string>& args) {
   }
 
   const absl::StatusOr<tutoring::db::SeedStats> stats =
-      tutoring::db::SeedDatabaseWithStats(database_url, options);
+      tutoring::db::SeedDatabaseWithStats(database_url, options, clock);
   if (!stats.ok()) {
     return Fail(stats.status().code() == absl::StatusCode::kInvalidArgument
                     ? tutoring::kExitUsage

@@ -1,6 +1,6 @@
-// The bulk seeder (db/seeder.h) and its binary tutoring-seed, against real
-// databases of the test cluster. Distribution checks compute the ground truth
-// with SQL (PostgreSQL's own time zone conversion for local midnights).
+// The bulk seeder (db/seed/seeder.h) and its binary tutoring-seed, against
+// real databases of the test cluster. Distribution checks compute the ground
+// truth with SQL (PostgreSQL's own time zone conversion for local midnights).
 #include "db/seed/seeder.h"
 
 #include <algorithm>
