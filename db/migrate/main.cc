@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "common/command_line.h"
 #include "db/migrate/migrator.h"
 
@@ -126,11 +127,12 @@ int Run(const std::vector<std::string>& args) {
       tutoring::db::LoadMigrations(absl::GetFlag(FLAGS_migrations_dir));
   if (!migrations.ok()) return Fail(1, migrations.status().message());
 
+  const tutoring::RealClock clock;
   tutoring::db::MigratorOptions options;
   options.lock_timeout = absl::GetFlag(FLAGS_lock_timeout);
   options.progress = &PrintLine;
   const tutoring::db::Migrator migrator(database_url, *std::move(migrations),
-                                        std::move(options));
+                                        clock, std::move(options));
 
   absl::Status status;
   if (command == "up") {
