@@ -257,6 +257,20 @@ TEST_F(MigrateCliTest, UsageErrorsExitWithStatus64) {
   EXPECT_FALSE(RelationExists(url_, "schema_migrations"));
 }
 
+TEST_F(MigrateCliTest, FlagValuesOutOfRangeExitWithStatus64) {
+  for (const std::vector<std::string>& args :
+       {With({"up", "--to=-1"}), With({"up", "--to=9999"}),
+        With({"down", "--to=-1"}), With({"down", "--to=9999"}),
+        With({"down", "--steps=0"}), With({"down", "--steps=-2"}),
+        With({"up", "--lock-timeout=0s"}), With({"up", "--lock-timeout=-5s"}),
+        With({"down", "--lock-timeout=inf"})}) {
+    const ProcessResult result = Run(args);
+    ExpectOneLineFailure(result);
+    EXPECT_EQ(result.exit_code, 64) << result.err;
+  }
+  EXPECT_FALSE(RelationExists(url_, "schema_migrations"));
+}
+
 TEST_F(MigrateCliTest, HelpExitsZeroAndDescribesEveryFlag) {
   const ProcessResult help = Run({"--help"});
   EXPECT_TRUE(help.exited);
