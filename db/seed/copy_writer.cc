@@ -1,6 +1,9 @@
 #include "db/seed/copy_writer.h"
 
-#include "absl/strings/str_cat.h"
+#include <array>
+#include <charconv>
+#include <cstring>
+
 #include "absl/time/civil_time.h"
 
 namespace tutoring::db {
@@ -23,15 +26,25 @@ void PutDigits(int64_t value, int width, char* end) {
   }
 }
 
-bool NeedsEscape(char c) {
-  return c == '\\' || c == '\t' || c == '\n' || c == '\r';
-}
+// For each byte, the character that follows the backslash of its escape,
+// or 0 for a byte written as it is.
+constexpr std::array<char, 256> kEscapes = [] {
+  std::array<char, 256> escapes = {};
+  escapes['\\'] = '\\';
+  escapes['\t'] = 't';
+  escapes['\n'] = 'n';
+  escapes['\r'] = 'r';
+  return escapes;
+}();
 
 }  // namespace
 
 void CopyTextWriter::AddInt(int64_t value) {
   StartField();
-  absl::StrAppend(&text_, value);
+  char digits[24];
+  const char* const end =
+      std::to_chars(digits, digits + sizeof(digits), value).ptr;
+  text_.append(digits, static_cast<size_t>(end - digits));
 }
 
 void CopyTextWriter::AddBool(bool value) {
@@ -41,27 +54,17 @@ void CopyTextWriter::AddBool(bool value) {
 
 void CopyTextWriter::AddText(absl::string_view value) {
   StartField();
-  size_t clean = 0;  // bytes of `value` that need no escape
-  while (clean < value.size() && !NeedsEscape(value[clean])) ++clean;
-  text_.append(value.data(), clean);
-  for (size_t i = clean; i < value.size(); ++i) {
-    switch (value[i]) {
-      case '\\':
-        text_.append("\\\\");
-        break;
-      case '\t':
-        text_.append("\\t");
-        break;
-      case '\n':
-        text_.append("\\n");
-        break;
-      case '\r':
-        text_.append("\\r");
-        break;
-      default:
-        text_.push_back(value[i]);
-    }
+  const char* unwritten = value.data();
+  const char* const end = value.data() + value.size();
+  for (const char* p = unwritten; p != end; ++p) {
+    const char escape = kEscapes[static_cast<unsigned char>(*p)];
+    if (escape == 0) continue;
+    text_.append(unwritten, static_cast<size_t>(p - unwritten));
+    const char escaped[2] = {'\\', escape};
+    text_.append(escaped, sizeof(escaped));
+    unwritten = p + 1;
   }
+  text_.append(unwritten, static_cast<size_t>(end - unwritten));
 }
 
 void CopyTextWriter::AddTimestamp(absl::Time value) {
@@ -83,18 +86,30 @@ void CopyTextWriter::AddTimestamp(absl::Time value) {
   const bool bc = date.year() < 1;
   const int64_t year = bc ? 1 - date.year() : date.year();
 
-  const absl::AlphaNum year_digits(year);
-  if (year_digits.size() < 4) text_.append(4 - year_digits.size(), '0');
-  text_.append(year_digits.data(), year_digits.size());
-  char rest[] = "-MM-DD HH:MM:SS.ffffff+00";
-  PutDigits(date.month(), 2, rest + 3);
-  PutDigits(date.day(), 2, rest + 6);
-  PutDigits(second_of_day / 3600, 2, rest + 9);
-  PutDigits(second_of_day / 60 % 60, 2, rest + 12);
-  PutDigits(second_of_day % 60, 2, rest + 15);
-  PutDigits(micros - seconds * kMicrosPerSecond, 6, rest + 22);
-  text_.append(rest, sizeof(rest) - 1);
-  if (bc) text_.append(" BC");
+  // Room for the longest text: a year of six digits (unix microseconds in
+  // 64 bits reach about year 294,000), the rest, " BC".
+  char text[64];
+  char* p = text;
+  if (year <= 9999) {
+    PutDigits(year, 4, p + 4);
+    p += 4;
+  } else {
+    p = std::to_chars(p, p + 24, year).ptr;
+  }
+  constexpr char kRest[] = "-MM-DD HH:MM:SS.ffffff+00";
+  std::memcpy(p, kRest, sizeof(kRest) - 1);
+  PutDigits(date.month(), 2, p + 3);
+  PutDigits(date.day(), 2, p + 6);
+  PutDigits(second_of_day / 3600, 2, p + 9);
+  PutDigits(second_of_day / 60 % 60, 2, p + 12);
+  PutDigits(second_of_day % 60, 2, p + 15);
+  PutDigits(micros - seconds * kMicrosPerSecond, 6, p + 22);
+  p += sizeof(kRest) - 1;
+  if (bc) {
+    std::memcpy(p, " BC", 3);
+    p += 3;
+  }
+  text_.append(text, static_cast<size_t>(p - text));
 }
 
 absl::CivilDay CopyTextWriter::DateOfDay(int64_t days) {
