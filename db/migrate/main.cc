@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "common/command_line.h"
 #include "db/migrate/migrator.h"
 
@@ -27,12 +28,14 @@ ABSL_FLAG(std::string, migrations_dir, "migrations",
           "MIGRATIONS_DIR when the flag is absent");
 ABSL_FLAG(std::optional<int>, to, std::nullopt,
           "up: apply up to and including this version; down: revert every "
-          "version above it (0 reverts everything)");
+          "version above it (0 reverts everything); at most the last version");
 ABSL_FLAG(std::optional<int>, steps, std::nullopt,
-          "down: revert this many of the most recent migrations (default 1)");
-ABSL_FLAG(absl::Duration, lock_timeout, absl::Minutes(5),
+          "down: revert this many of the most recent migrations, >= 1 "
+          "(default 1)");
+ABSL_FLAG(absl::Duration, lock_timeout,
+          tutoring::db::MigratorOptions().lock_timeout,
           "up/down: how long to wait for another runner's migration lock, "
-          "e.g. 30s or 5m");
+          "positive, e.g. 30s or 5m");
 
 namespace {
 
@@ -116,6 +119,17 @@ int Run(const std::vector<std::string>& args) {
   if (to.has_value() && steps.has_value()) {
     tutoring::ExitUsageError("give --steps or --to, not both");
   }
+  // --to's upper bound is the folder's last version, which the Migrator
+  // checks (INVALID_ARGUMENT, so exit 64 as well).
+  if (to.has_value()) {
+    tutoring::ExitIfUsageError(tutoring::RequireAtLeast("to", *to, 0));
+  }
+  if (steps.has_value()) {
+    tutoring::ExitIfUsageError(tutoring::RequireAtLeast("steps", *steps, 1));
+  }
+  const absl::Duration lock_timeout = absl::GetFlag(FLAGS_lock_timeout);
+  tutoring::ExitIfUsageError(
+      tutoring::RequirePositive("lock-timeout", lock_timeout));
   const std::string database_url = absl::GetFlag(FLAGS_database_url);
   if (database_url.empty()) {
     tutoring::ExitUsageError(
@@ -126,11 +140,12 @@ int Run(const std::vector<std::string>& args) {
       tutoring::db::LoadMigrations(absl::GetFlag(FLAGS_migrations_dir));
   if (!migrations.ok()) return Fail(1, migrations.status().message());
 
+  const tutoring::RealClock clock;
   tutoring::db::MigratorOptions options;
-  options.lock_timeout = absl::GetFlag(FLAGS_lock_timeout);
+  options.lock_timeout = lock_timeout;
   options.progress = &PrintLine;
   const tutoring::db::Migrator migrator(database_url, *std::move(migrations),
-                                        std::move(options));
+                                        clock, std::move(options));
 
   absl::Status status;
   if (command == "up") {

@@ -3,14 +3,12 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <pqxx/pqxx>
 #include <sstream>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -139,10 +137,9 @@ absl::StatusOr<Connection> Connect(const std::string& url,
 // class comment (a waiting statement would deadlock with CREATE INDEX
 // CONCURRENTLY run by the holder). The lock belongs to the session and is
 // released when the connection closes at the end of the calling method.
-absl::Status AcquireLock(pqxx::connection& connection,
+absl::Status AcquireLock(pqxx::connection& connection, const Clock& clock,
                          const MigratorOptions& options) {
-  const auto deadline = std::chrono::steady_clock::now() +
-                        absl::ToChronoNanoseconds(options.lock_timeout);
+  const absl::Time deadline = clock.Now() + options.lock_timeout;
   try {
     for (bool first_attempt = true;; first_attempt = false) {
       {
@@ -156,16 +153,14 @@ absl::Status AcquireLock(pqxx::connection& connection,
         options.progress(
             "waiting for the migration lock held by another runner");
       }
-      const auto now = std::chrono::steady_clock::now();
+      const absl::Time now = clock.Now();
       if (now >= deadline) {
         return absl::DeadlineExceededError(absl::StrCat(
             "another migration runner held the migration lock (advisory lock ",
             kMigrationLockKey, ") for longer than the lock timeout of ",
             absl::FormatDuration(options.lock_timeout)));
       }
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-          absl::ToChronoNanoseconds(options.lock_poll_interval),
-          deadline - now));
+      SleepUntil(clock, std::min(now + options.lock_poll_interval, deadline));
     }
   } catch (...) {
     return StatusFromCurrentException("taking the migration lock");
@@ -243,10 +238,8 @@ absl::Status RunFile(
   }
 }
 
-int64_t MillisecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now() - start)
-      .count();
+int64_t MillisecondsSince(const Clock& clock, absl::Time start) {
+  return absl::ToInt64Milliseconds(clock.Now() - start);
 }
 
 // Compares the recorded rows with the folder.
@@ -381,9 +374,10 @@ absl::StatusOr<std::vector<Migration>> LoadMigrations(const std::string& dir) {
 }
 
 Migrator::Migrator(std::string database_url, std::vector<Migration> migrations,
-                   MigratorOptions options)
+                   const Clock& clock, MigratorOptions options)
     : database_url_(std::move(database_url)),
       migrations_(std::move(migrations)),
+      clock_(clock),
       options_(std::move(options)) {}
 
 absl::Status Migrator::Up(std::optional<int> to_version) const {
@@ -394,7 +388,7 @@ absl::Status Migrator::Up(std::optional<int> to_version) const {
         absl::StrCat("target version must be in 0..", last, ", got ", target));
   }
   ASSIGN_OR_RETURN(Connection connection, Connect(database_url_, options_));
-  RETURN_IF_ERROR(AcquireLock(*connection, options_));
+  RETURN_IF_ERROR(AcquireLock(*connection, clock_, options_));
   ASSIGN_OR_RETURN(const std::vector<AppliedRow> applied,
                    ReadApplied(*connection, /*create=*/true));
   const std::vector<MigrationState> states = Compare(migrations_, applied);
@@ -406,7 +400,7 @@ absl::Status Migrator::Up(std::optional<int> to_version) const {
       continue;
     }
     const Migration& migration = migrations_[state.version - 1];
-    const auto start = std::chrono::steady_clock::now();
+    const absl::Time start = clock_.Now();
     RETURN_IF_ERROR(RunFile(
         *connection, migration.up_sql, migration.transactional,
         absl::StrCat("applying ", migration.up_path),
@@ -417,7 +411,7 @@ absl::Status Migrator::Up(std::optional<int> to_version) const {
     ++applied_now;
     if (options_.progress) {
       options_.progress(absl::StrCat("applied ", migration.Label(), " (",
-                                     MillisecondsSince(start), " ms)"));
+                                     MillisecondsSince(clock_, start), " ms)"));
     }
   }
   if (applied_now == 0 && options_.progress) {
@@ -439,7 +433,7 @@ absl::Status Migrator::Down(DownTarget target) const {
         "target version must be in 0..", last, ", got ", target.value));
   }
   ASSIGN_OR_RETURN(Connection connection, Connect(database_url_, options_));
-  RETURN_IF_ERROR(AcquireLock(*connection, options_));
+  RETURN_IF_ERROR(AcquireLock(*connection, clock_, options_));
   ASSIGN_OR_RETURN(const std::vector<AppliedRow> applied,
                    ReadApplied(*connection, /*create=*/true));
   RETURN_IF_ERROR(
@@ -463,7 +457,7 @@ absl::Status Migrator::Down(DownTarget target) const {
 
   for (const int version : to_revert) {
     const Migration& migration = migrations_[version - 1];
-    const auto start = std::chrono::steady_clock::now();
+    const absl::Time start = clock_.Now();
     RETURN_IF_ERROR(
         RunFile(*connection, migration.down_sql, migration.down_transactional,
                 absl::StrCat("reverting ", migration.down_path),
@@ -472,7 +466,7 @@ absl::Status Migrator::Down(DownTarget target) const {
                 }));
     if (options_.progress) {
       options_.progress(absl::StrCat("reverted ", migration.Label(), " (",
-                                     MillisecondsSince(start), " ms)"));
+                                     MillisecondsSince(clock_, start), " ms)"));
     }
   }
   if (to_revert.empty() && options_.progress) {
@@ -507,7 +501,8 @@ absl::Status MigrateUp(const std::string& database_url,
                        const std::string& migrations_dir) {
   ASSIGN_OR_RETURN(std::vector<Migration> migrations,
                    LoadMigrations(migrations_dir));
-  return Migrator(database_url, std::move(migrations)).Up(std::nullopt);
+  const RealClock clock;
+  return Migrator(database_url, std::move(migrations), clock).Up(std::nullopt);
 }
 
 }  // namespace tutoring::db

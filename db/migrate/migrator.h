@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 
 namespace tutoring::db {
 
@@ -93,7 +94,8 @@ struct MigratorOptions {
   // lock before failing with DEADLINE_EXCEEDED. Default: 5 minutes.
   absl::Duration lock_timeout = absl::Minutes(5);
 
-  // Pause between two attempts to take the lock. Default: 150 ms.
+  // Pause between two attempts to take the lock (capped at the time left).
+  // Default: 150 ms.
   absl::Duration lock_poll_interval = absl::Milliseconds(150);
 
   // libpq connect_timeout, added to the URL unless it sets one itself.
@@ -108,7 +110,9 @@ struct MigratorOptions {
 };
 
 // Applies and reverts `migrations` on the database at `database_url`
-// (postgresql://... or "key=value" form).
+// (postgresql://... or "key=value" form). Time comes from the Clock given to
+// the constructor: the lock timeout, the pauses between attempts to take the
+// lock, and the durations in progress lines.
 //
 // Every call opens its own connection and closes it before returning, so a
 // Migrator may be used from several threads; calls that change the schema
@@ -145,8 +149,9 @@ struct MigratorOptions {
 class Migrator {
  public:
   // `migrations` must be what LoadMigrations returned (versions 1..N).
+  // `clock` is borrowed and must outlive the Migrator.
   Migrator(std::string database_url, std::vector<Migration> migrations,
-           MigratorOptions options = {});
+           const Clock& clock, MigratorOptions options = {});
 
   // Applies every pending migration with version <= `to_version` (all of
   // them when absent), in version order. Applied versions are never
@@ -172,13 +177,16 @@ class Migrator {
   absl::Status Verify() const;
 
  private:
+  // Constant after construction.
   const std::string database_url_;
   const std::vector<Migration> migrations_;
+  const Clock& clock_;
   const MigratorOptions options_;
 };
 
-// Loads `migrations_dir` and applies everything pending with default options.
-// For tests and tools that need a fully migrated database.
+// Loads `migrations_dir` and applies everything pending with default options
+// and the real clock. For tests and tools that need a fully migrated
+// database.
 absl::Status MigrateUp(const std::string& database_url,
                        const std::string& migrations_dir);
 

@@ -1,5 +1,5 @@
 // tutoring-seed: replaces the contents of users, exercises and user_exercises
-// with the deterministic dataset of db/seeder.h.
+// with the deterministic dataset of db/seed/dataset.h.
 // Exit status: 0 on success, 1 when seeding fails, 64 for a usage error.
 // Errors are one line on stderr: "tutoring-seed: <message>".
 #include <cstdint>
@@ -33,15 +33,16 @@ ABSL_FLAG(int64_t, exercises, tutoring::db::SeedOptions().exercises,
           "number of exercises (ids 1..N), 1 to 10000000");
 ABSL_FLAG(std::string, end_date,
           absl::FormatCivilTime(tutoring::db::kDefaultSeedEndDate),
-          "last day (UTC) of the 180-day activity window, YYYY-MM-DD, or "
-          "\"today\" for the current UTC date (then the data depends on the "
-          "day it is seeded)");
+          "last day (UTC) of the 180-day activity window, YYYY-MM-DD in years "
+          "1980 to 9998, or \"today\" for the current UTC date (then the data "
+          "depends on the day it is seeded)");
 ABSL_FLAG(bool, vacuum, tutoring::db::SeedOptions().vacuum,
           "VACUUM the tables after loading so that index-only scans work at "
           "once; --novacuum saves that time");
 ABSL_FLAG(absl::Duration, lock_timeout,
           tutoring::db::SeedOptions().lock_timeout,
-          "how long to wait for other sessions' locks on the tables, e.g. 30s");
+          "how long to wait for other sessions' locks on the tables, at least "
+          "1ms, e.g. 30s");
 
 namespace {
 
@@ -65,6 +66,14 @@ int Fail(int exit_code, absl::string_view message) {
   return exit_code;
 }
 
+// INVALID_ARGUMENT naming --`flag` unless minimum <= value <= maximum.
+absl::Status RequireInRange(absl::string_view flag, int64_t value,
+                            int64_t minimum, int64_t maximum) {
+  if (value >= minimum && value <= maximum) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--", flag, " must be in [", minimum, ", ", maximum, "], got ", value));
+}
+
 std::string Seconds(absl::Duration d) {
   return absl::StrFormat("%.1f", absl::ToDoubleSeconds(d));
 }
@@ -74,19 +83,37 @@ int Run(const std::vector<std::string>& args) {
     tutoring::ExitUsageError(
         absl::StrCat("unexpected arguments: ", absl::StrJoin(args, " ")));
   }
+  const tutoring::RealClock clock;
   tutoring::db::SeedOptions options;
   options.users = absl::GetFlag(FLAGS_users);
+  tutoring::ExitIfUsageError(
+      RequireInRange("users", options.users, 1, tutoring::db::kSeedMaxUsers));
   options.seed = absl::GetFlag(FLAGS_seed);
   options.exercises = absl::GetFlag(FLAGS_exercises);
+  tutoring::ExitIfUsageError(RequireInRange("exercises", options.exercises, 1,
+                                            tutoring::db::kSeedMaxExercises));
   options.vacuum = absl::GetFlag(FLAGS_vacuum);
   options.lock_timeout = absl::GetFlag(FLAGS_lock_timeout);
+  tutoring::ExitIfUsageError(
+      tutoring::RequirePositive("lock-timeout", options.lock_timeout));
+  if (options.lock_timeout < absl::Milliseconds(1)) {
+    tutoring::ExitUsageError(
+        absl::StrCat("--lock-timeout must be at least 1ms, got ",
+                     absl::FormatDuration(options.lock_timeout)));
+  }
   const std::string end_date = absl::GetFlag(FLAGS_end_date);
   if (end_date == "today") {
-    options.end_date =
-        absl::ToCivilDay(tutoring::RealClock().Now(), absl::UTCTimeZone());
+    options.end_date = absl::ToCivilDay(clock.Now(), absl::UTCTimeZone());
   } else if (!absl::ParseCivilTime(end_date, &options.end_date)) {
     tutoring::ExitUsageError(absl::StrCat(
         "--end-date must be YYYY-MM-DD or today, got \"", end_date, "\""));
+  }
+  if (options.end_date.year() < tutoring::db::kSeedMinEndYear ||
+      options.end_date.year() > tutoring::db::kSeedMaxEndYear) {
+    tutoring::ExitUsageError(absl::StrCat(
+        "--end-date must be in years ", tutoring::db::kSeedMinEndYear, " to ",
+        tutoring::db::kSeedMaxEndYear, ", got ",
+        absl::FormatCivilTime(options.end_date)));
   }
   const std::string database_url = absl::GetFlag(FLAGS_database_url);
   if (database_url.empty()) {
@@ -95,7 +122,7 @@ int Run(const std::vector<std::string>& args) {
   }
 
   const absl::StatusOr<tutoring::db::SeedStats> stats =
-      tutoring::db::SeedDatabaseWithStats(database_url, options);
+      tutoring::db::SeedDatabaseWithStats(database_url, options, clock);
   if (!stats.ok()) {
     return Fail(stats.status().code() == absl::StatusCode::kInvalidArgument
                     ? tutoring::kExitUsage

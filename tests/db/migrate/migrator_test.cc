@@ -1,18 +1,26 @@
 #include "db/migrate/migrator.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
-#include <pqxx/pqxx>
-
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/db/catalog.h"
 #include "tests/db/migration_files.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/test_database.h"
 
 namespace tutoring::db {
@@ -27,6 +35,7 @@ using ::testing::Not;
 using ::tutoring::testing::AppliedVersions;
 using ::tutoring::testing::CopyBaseMigrations;
 using ::tutoring::testing::DumpSchema;
+using ::tutoring::testing::FakeClock;
 using ::tutoring::testing::IndexColumns;
 using ::tutoring::testing::PublicObjectsBesidesBookkeeping;
 using ::tutoring::testing::QueryRows;
@@ -55,6 +64,72 @@ std::vector<Migration> Load(const std::string& dir) {
   return migrations.ok() ? *std::move(migrations) : std::vector<Migration>{};
 }
 
+// The progress line of a runner that finds the migration lock taken.
+constexpr absl::string_view kWaitingForLock = "waiting for the migration lock";
+
+// How long a test waits in real time for something that takes milliseconds.
+constexpr absl::Duration kRealTimeLimit = absl::Seconds(60);
+
+// Holds the migration lock in a session of its own until Release().
+class LockHolder {
+ public:
+  explicit LockHolder(const std::string& url) : connection_(url) {
+    pqxx::nontransaction tx(connection_);
+    tx.exec_params("SELECT pg_advisory_lock($1)", kMigrationLockKey);
+  }
+
+  void Release() {
+    pqxx::nontransaction tx(connection_);
+    tx.exec_params("SELECT pg_advisory_unlock($1)", kMigrationLockKey);
+  }
+
+ private:
+  pqxx::connection connection_;
+};
+
+// The progress lines of a migrator that runs on another thread.
+class ProgressLog {
+ public:
+  // For MigratorOptions::progress; must not outlive this log.
+  std::function<void(absl::string_view)> Callback() {
+    return [this](absl::string_view line) {
+      absl::MutexLock lock(&mu_);
+      lines_.emplace_back(line);
+    };
+  }
+
+  int CountLines(absl::string_view prefix) const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return CountLinesLocked(prefix);
+  }
+
+  // Waits up to `timeout` until `count` lines start with `prefix`.
+  bool WaitForLines(absl::string_view prefix, int count, absl::Duration timeout)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    const auto enough = [this, prefix, count]() ABSL_SHARED_LOCKS_REQUIRED(
+                            mu_) { return CountLinesLocked(prefix) >= count; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+  }
+
+ private:
+  int CountLinesLocked(absl::string_view prefix) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return static_cast<int>(std::count_if(
+        lines_.begin(), lines_.end(),
+        [prefix](const auto& line) { return absl::StartsWith(line, prefix); }));
+  }
+
+  mutable absl::Mutex mu_;
+  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
+};
+
+// Whether `call` has returned, waiting up to `timeout` of real time.
+bool IsReady(const std::future<absl::Status>& call, absl::Duration timeout) {
+  return call.wait_for(absl::ToChronoNanoseconds(timeout)) ==
+         std::future_status::ready;
+}
+
 class MigratorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -71,7 +146,7 @@ class MigratorTest : public ::testing::Test {
     options.progress = [this](absl::string_view line) {
       progress_.emplace_back(line);
     };
-    return Migrator(url_, Load(dir), std::move(options));
+    return Migrator(url_, Load(dir), clock_, std::move(options));
   }
 
   // Over the whole source folder, for tests of the real schema.
@@ -88,6 +163,7 @@ class MigratorTest : public ::testing::Test {
 
   std::unique_ptr<TempDir> base_;
 
+  const RealClock clock_;
   std::unique_ptr<TestDatabase> database_;
   std::string url_;
   std::vector<std::string> progress_;
@@ -391,30 +467,71 @@ TEST_F(MigratorTest, NonTransactionalFailureKeepsEarlierStatementsUnrecorded) {
 }
 
 TEST_F(MigratorTest, LockHeldByAnotherSessionTimesOutWithDeadlineExceeded) {
-  pqxx::connection holder(url_);
-  {
-    pqxx::nontransaction tx(holder);
-    tx.exec_params("SELECT pg_advisory_lock($1)", kMigrationLockKey);
-  }
-  MigratorOptions options;
-  options.lock_timeout = absl::Milliseconds(400);
-  options.lock_poll_interval = absl::Milliseconds(50);
+  LockHolder holder(url_);
   TempDir base;
   CopyBaseMigrations(base.path());
-  const Migrator migrator = MakeMigrator(base.path(), options);
+  FakeClock clock;
+  ProgressLog log;
+  MigratorOptions options;
+  options.lock_timeout = absl::Minutes(5);
+  options.progress = log.Callback();
+  const Migrator migrator(url_, Load(base.path()), clock, options);
+  std::future<absl::Status> up;
+  std::future<absl::Status> down;
+  // Should an assertion below fail, a call still waiting times out at once
+  // (destroying its future waits for it).
+  const absl::Cleanup unblock = [&clock] { clock.Advance(absl::Hours(1)); };
 
-  EXPECT_EQ(migrator.Up(std::nullopt).code(),
-            absl::StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(migrator.Down(DownTarget::ToVersion(0)).code(),
-            absl::StatusCode::kDeadlineExceeded);
+  up = std::async(std::launch::async,
+                  [&migrator] { return migrator.Up(std::nullopt); });
+  ASSERT_TRUE(log.WaitForLines(kWaitingForLock, 1, kRealTimeLimit));
+  EXPECT_FALSE(IsReady(up, absl::ZeroDuration()));
+  clock.Advance(absl::Minutes(5));
+  ASSERT_TRUE(IsReady(up, kRealTimeLimit));
+  EXPECT_EQ(up.get().code(), absl::StatusCode::kDeadlineExceeded);
+
+  down = std::async(std::launch::async, [&migrator] {
+    return migrator.Down(DownTarget::ToVersion(0));
+  });
+  ASSERT_TRUE(log.WaitForLines(kWaitingForLock, 2, kRealTimeLimit));
+  clock.Advance(absl::Minutes(5));
+  ASSERT_TRUE(IsReady(down, kRealTimeLimit));
+  EXPECT_EQ(down.get().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_FALSE(RelationExists(url_, "schema_migrations"));
 
-  {
-    pqxx::nontransaction tx(holder);
-    tx.exec_params("SELECT pg_advisory_unlock($1)", kMigrationLockKey);
-  }
+  holder.Release();
   EXPECT_TRUE(migrator.Up(std::nullopt).ok());
   EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2"));
+}
+
+TEST_F(MigratorTest, WaitingRunnerTakesTheLockOnceItIsReleased) {
+  LockHolder holder(url_);
+  TempDir base;
+  CopyBaseMigrations(base.path());
+  FakeClock clock;
+  ProgressLog log;
+  MigratorOptions options;
+  options.lock_timeout = absl::Hours(1);
+  options.lock_poll_interval = absl::Milliseconds(150);
+  options.progress = log.Callback();
+  const Migrator migrator(url_, Load(base.path()), clock, options);
+  std::future<absl::Status> up;
+  // As above: on a failed assertion, the waiting call times out at once.
+  const absl::Cleanup unblock = [&clock] { clock.Advance(absl::Hours(2)); };
+
+  up = std::async(std::launch::async,
+                  [&migrator] { return migrator.Up(std::nullopt); });
+  ASSERT_TRUE(log.WaitForLines(kWaitingForLock, 1, kRealTimeLimit));
+  holder.Release();
+  // The runner looks again once a poll interval of its clock has passed.
+  const absl::Time give_up = clock_.Now() + kRealTimeLimit;
+  while (!IsReady(up, absl::Milliseconds(1))) {
+    ASSERT_LT(clock_.Now(), give_up);
+    clock.Advance(options.lock_poll_interval);
+  }
+  EXPECT_TRUE(up.get().ok());
+  EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2"));
+  EXPECT_EQ(log.CountLines(kWaitingForLock), 1);
 }
 
 TEST_F(MigratorTest, MigrateUpAppliesEverything) {
@@ -429,17 +546,19 @@ TEST_F(MigratorTest, MigrateUpAppliesEverything) {
 }
 
 TEST(MigratorConnection, UnreachableServerIsUnavailable) {
+  const RealClock clock;
   const Migrator migrator("postgresql://nobody@127.0.0.1:1/x",
-                          Load(testing::MigrationsDir()));
+                          Load(testing::MigrationsDir()), clock);
   EXPECT_EQ(migrator.Up(std::nullopt).code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(migrator.GetStatus().status().code(),
             absl::StatusCode::kUnavailable);
 }
 
 TEST(MigratorConnection, MalformedUrlIsInvalidArgumentWithoutEchoingIt) {
+  const RealClock clock;
   for (const char* url : {"postgresql://u:secret@[bad", "port=5432 host"}) {
     const absl::Status status =
-        Migrator(url, Load(testing::MigrationsDir())).Verify();
+        Migrator(url, Load(testing::MigrationsDir()), clock).Verify();
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << url;
     EXPECT_THAT(status.message(), Not(HasSubstr("secret"))) << url;
   }

@@ -1,6 +1,6 @@
-// The bulk seeder (db/seeder.h) and its binary tutoring-seed, against real
-// databases of the test cluster. Distribution checks compute the ground truth
-// with SQL (PostgreSQL's own time zone conversion for local midnights).
+// The bulk seeder (db/seed/seeder.h) and its binary tutoring-seed, against
+// real databases of the test cluster. Distribution checks compute the ground
+// truth with SQL (PostgreSQL's own time zone conversion for local midnights).
 #include "db/seed/seeder.h"
 
 #include <algorithm>
@@ -507,6 +507,26 @@ TEST(SeedCli, MalformedInputFailsWithOneLineAndStatus64) {
                      "--users", "0"}),
       64);
   ExpectOneLineFailure(RunSeedBinary({}), 64);  // no database URL
+}
+
+TEST(SeedCli, FlagsOutOfRangeAreUsageErrors) {
+  for (const std::vector<std::string>& flags :
+       std::vector<std::vector<std::string>>{{"--users", "100000001"},
+                                             {"--users=-1"},
+                                             {"--exercises", "0"},
+                                             {"--exercises", "10000001"},
+                                             {"--lock-timeout", "0s"},
+                                             {"--lock-timeout=-1s"},
+                                             {"--lock-timeout", "500us"},
+                                             {"--lock-timeout", "inf"},
+                                             {"--end-date", "1979-12-31"},
+                                             {"--end-date", "9999-01-01"}}) {
+    std::vector<std::string> args = {"--database-url",
+                                     "postgresql://nobody@127.0.0.1:1/x"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    SCOPED_TRACE(absl::StrJoin(flags, " "));
+    ExpectOneLineFailure(RunSeedBinary(args), 64);
+  }
 }
 
 TEST(SeedCli, ErrorsDoNotRepeatTheDatabaseUrl) {

@@ -2,12 +2,20 @@
 // TUTORING_MIGRATE_BIN) against databases of the test cluster.
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/db/catalog.h"
@@ -52,6 +60,59 @@ void ExpectOneLineFailure(const ProcessResult& result) {
   EXPECT_THAT(result.err, Not(HasSubstr("terminate called")));
 }
 
+// How long a test waits in real time for something that takes moments.
+constexpr absl::Duration kRealTimeLimit = absl::Seconds(60);
+
+// Key of the advisory lock that gates a test migration.
+constexpr int64_t kGateKey = 7235;
+
+// Holds the advisory lock kGateKey in a session of its own until Open().
+class Gate {
+ public:
+  explicit Gate(const std::string& url) : connection_(url) {
+    pqxx::nontransaction tx(connection_);
+    tx.exec_params("SELECT pg_advisory_lock($1)", kGateKey);
+  }
+
+  // Releases the lock; later calls do nothing.
+  void Open() {
+    if (open_) return;
+    open_ = true;
+    pqxx::nontransaction tx(connection_);
+    tx.exec_params("SELECT pg_advisory_unlock($1)", kGateKey);
+  }
+
+ private:
+  pqxx::connection connection_;
+  bool open_ = false;
+};
+
+// Sessions of the database at `url` waiting for the advisory lock `key`
+// (a bigint key below 2^32 is pg_locks.objid, with classid 0).
+int SessionsWaitingForAdvisoryLock(const std::string& url, int64_t key) {
+  const std::vector<std::string> rows = QueryRows(
+      url, absl::StrCat("SELECT count(*) FROM pg_locks WHERE locktype = "
+                        "'advisory' AND NOT granted AND classid = 0 AND "
+                        "objid = ",
+                        key,
+                        " AND database = (SELECT oid FROM pg_database WHERE "
+                        "datname = current_database())"));
+  int count = -1;
+  return rows.size() == 1 && absl::SimpleAtoi(rows[0], &count) ? count : -1;
+}
+
+// Polls `condition` until it holds or `timeout` of real time has passed.
+bool Eventually(const std::function<bool()>& condition,
+                absl::Duration timeout) {
+  const RealClock clock;
+  const absl::Time deadline = clock.Now() + timeout;
+  while (!condition()) {
+    if (clock.Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
 int CountOccurrences(absl::string_view text, absl::string_view needle) {
   int count = 0;
   for (size_t pos = text.find(needle); pos != text.npos;
@@ -91,22 +152,43 @@ class MigrateCliTest : public ::testing::Test {
 TEST_F(MigrateCliTest, TwoRunnersStartedTogetherApplyEachMigrationOnce) {
   TempDir dir;
   CopyBaseMigrations(dir.path());
-  // Slow, and a CREATE INDEX CONCURRENTLY that must not deadlock with the
-  // runner waiting for the lock.
-  WriteFile(dir.File("0003_slow_index.up.sql"),
-            "-- tutoring:no-transaction\n"
-            "SELECT pg_sleep(1);\n"
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_users_created_at\n"
-            "  ON users (created_at);\n");
-  WriteFile(dir.File("0003_slow_index.down.sql"),
+  // 0003 first waits for the test's gate, so that one runner is inside it,
+  // holding the migration lock, while the other waits for that lock; then
+  // it builds an index CONCURRENTLY, which must not deadlock with the
+  // waiting runner.
+  WriteFile(dir.File("0003_gated_index.up.sql"),
+            absl::StrCat("-- tutoring:no-transaction\n"
+                         "SELECT pg_advisory_lock(",
+                         kGateKey,
+                         ");\n"
+                         "SELECT pg_advisory_unlock(",
+                         kGateKey,
+                         ");\n"
+                         "CREATE INDEX CONCURRENTLY IF NOT EXISTS "
+                         "ix_users_created_at\n"
+                         "  ON users (created_at);\n"));
+  WriteFile(dir.File("0003_gated_index.down.sql"),
             "-- tutoring:no-transaction\n"
             "DROP INDEX CONCURRENTLY IF EXISTS ix_users_created_at;\n");
   const std::vector<std::string> args = {"--database-url=" + url_,
                                          "--migrations-dir=" + dir.path(),
                                          "--lock-timeout=60s", "up"};
 
+  Gate gate(url_);
   Child first(args, {});
   Child second(args, {});
+  // Opens the gate even if an assertion fails, so the runners can finish.
+  const absl::Cleanup open_gate = [&gate] { gate.Open(); };
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return absl::StrContains(first.Out() + second.Out(),
+                                 "waiting for the migration lock");
+      },
+      kRealTimeLimit));
+  ASSERT_TRUE(Eventually(
+      [&] { return SessionsWaitingForAdvisoryLock(url_, kGateKey) == 1; },
+      kRealTimeLimit));
+  gate.Open();
   const ProcessResult a = first.Wait();
   const ProcessResult b = second.Wait();
 
@@ -117,7 +199,7 @@ TEST_F(MigrateCliTest, TwoRunnersStartedTogetherApplyEachMigrationOnce) {
   }
   const std::string outputs = a.out + b.out;
   for (const char* label :
-       {"0001_create_schema", "0002_db_opt_indexes", "0003_slow_index"}) {
+       {"0001_create_schema", "0002_db_opt_indexes", "0003_gated_index"}) {
     EXPECT_EQ(CountOccurrences(outputs, absl::StrCat("applied ", label, " ")),
               1)
         << label << " in:\n"
@@ -250,6 +332,20 @@ TEST_F(MigrateCliTest, UsageErrorsExitWithStatus64) {
         With({}), With({"sideways"}), With({"up", "down"}),
         With({"up", "--steps=1"}), With({"down", "--steps=1", "--to=0"}),
         With({"status", "--to=1"})}) {
+    const ProcessResult result = Run(args);
+    ExpectOneLineFailure(result);
+    EXPECT_EQ(result.exit_code, 64) << result.err;
+  }
+  EXPECT_FALSE(RelationExists(url_, "schema_migrations"));
+}
+
+TEST_F(MigrateCliTest, FlagValuesOutOfRangeExitWithStatus64) {
+  for (const std::vector<std::string>& args :
+       {With({"up", "--to=-1"}), With({"up", "--to=9999"}),
+        With({"down", "--to=-1"}), With({"down", "--to=9999"}),
+        With({"down", "--steps=0"}), With({"down", "--steps=-2"}),
+        With({"up", "--lock-timeout=0s"}), With({"up", "--lock-timeout=-5s"}),
+        With({"down", "--lock-timeout=inf"})}) {
     const ProcessResult result = Run(args);
     ExpectOneLineFailure(result);
     EXPECT_EQ(result.exit_code, 64) << result.err;
