@@ -8,8 +8,8 @@
 build="${BUILD_DIR:-$repo/build}"
 bench_bin="$build/bench/loadgen/tutoring-bench"
 server_bin="$build/server/tutoring-server"
-migrate_bin="$build/db/tutoring-migrate"
-seed_bin="$build/db/tutoring-seed"
+migrate_bin="$build/db/migrate/tutoring-migrate"
+seed_bin="$build/db/seed/tutoring-seed"
 pg_bindir="$(pg_config --bindir)"
 psql=("$pg_bindir/psql" -X -q -v ON_ERROR_STOP=1)
 server_pid=""
