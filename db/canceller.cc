@@ -13,14 +13,13 @@ namespace tutoring::db {
 struct Canceller::State {
   explicit State(int max_queued) : max_queued(max_queued) {}
 
-  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return stopping || !queue.empty();
-  }
-
   // Constant after construction.
   const int max_queued;
 
-  mutable absl::Mutex mu;
+  absl::Mutex mu;
+  // Signalled when a request is queued or the Canceller goes. (A CondVar
+  // rather than Mutex::Await: each thread evaluates its own wait.)
+  absl::CondVar work;
   bool stopping ABSL_GUARDED_BY(mu) = false;
   std::deque<std::shared_ptr<CancelHandle>> queue ABSL_GUARDED_BY(mu);
 };
@@ -33,7 +32,9 @@ Canceller::Canceller(int threads, int max_queued)
         std::shared_ptr<CancelHandle> handle;
         {
           absl::MutexLock lock(&state->mu);
-          state->mu.Await(absl::Condition(state.get(), &State::HasWork));
+          while (!state->stopping && state->queue.empty()) {
+            state->work.Wait(&state->mu);
+          }
           if (state->stopping) return;
           handle = std::move(state->queue.front());
           state->queue.pop_front();
@@ -50,6 +51,7 @@ Canceller::~Canceller() {
   absl::MutexLock lock(&state_->mu);
   state_->stopping = true;
   state_->queue.clear();
+  state_->work.SignalAll();
 }
 
 bool Canceller::Send(std::shared_ptr<CancelHandle> handle) {
@@ -59,6 +61,7 @@ bool Canceller::Send(std::shared_ptr<CancelHandle> handle) {
     return false;
   }
   state_->queue.push_back(std::move(handle));
+  state_->work.Signal();
   return true;
 }
 
