@@ -17,6 +17,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "db/binary_values.h"
 #include "db/canceller.h"
 #include "db/pg_connection.h"
 #include "db/postgres/connection_string.h"
@@ -86,7 +87,7 @@ int ToMilliseconds(absl::Duration d) {
 
 // One shard: an event-loop thread with its share of the connections, the
 // calls submitted to it, and the statements in flight on its connections.
-// Everything but the members under mu_ and the atomics belongs to the
+// Everything but the atomics belongs to the
 // shard's thread.
 class ConnectionPool::Shard final : public CancelListener {
  public:
@@ -101,8 +102,8 @@ class ConnectionPool::Shard final : public CancelListener {
   ~Shard() override;
 
   // Thread-safe.
-  void Submit(std::unique_ptr<Job> job) ABSL_LOCKS_EXCLUDED(mu_);
-  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+  void Submit(std::unique_ptr<Job> job);
+  void Stop();
   void AddStats(PoolStats& stats) const;
 
   void OnCallCancelled() override;
@@ -116,7 +117,7 @@ class ConnectionPool::Shard final : public CancelListener {
 
   void Run();
   void Wake();
-  void TakeIncoming() ABSL_LOCKS_EXCLUDED(mu_);
+  void TakeIncoming();
   void Enqueue(std::unique_ptr<Job> job, bool at_front);
   void ScanCancelled();
   void RunTimers(absl::Time now);
@@ -156,10 +157,16 @@ class ConnectionPool::Shard final : public CancelListener {
   int epoll_fd_ = -1;
   int event_fd_ = -1;
 
-  mutable absl::Mutex mu_;
-  std::vector<std::unique_ptr<Job>> incoming_ ABSL_GUARDED_BY(mu_);
-  bool sleeping_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Calls submitted by other threads, newest first (a lock-free stack the
+  // shard's thread takes whole): Submit never waits for the shard.
+  std::atomic<Job*> incoming_{nullptr};
+  // Set by the shard's thread before it blocks in epoll_wait; a Submit that
+  // finds it set (and the stack empty before its push) wakes the thread.
+  std::atomic<bool> sleeping_{false};
+  std::atomic<bool> stopping_{false};
+  // Submits between their check of stopping_ and their push: the shard's
+  // last look at incoming_ waits for them.
+  std::atomic<int> submitting_{0};
   std::atomic<bool> cancel_scan_{false};
 
   // Read by Stats() from any thread.
@@ -203,6 +210,8 @@ struct ConnectionPool::Shard::Job {
   int retries = 0;
   // The execution answering it, while in flight.
   Sent* sent = nullptr;
+  // The next older call in the shard's incoming stack.
+  Job* next_incoming = nullptr;
 };
 
 // One execution in flight: the calls it answers, grouped by identical
@@ -269,10 +278,7 @@ ConnectionPool::Shard::~Shard() {
 }
 
 void ConnectionPool::Shard::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-  }
+  stopping_.store(true, std::memory_order_seq_cst);
   Wake();
   if (thread_.joinable()) thread_.join();
 }
@@ -284,23 +290,23 @@ void ConnectionPool::Shard::Wake() {
 }
 
 void ConnectionPool::Shard::Submit(std::unique_ptr<Job> job) {
-  bool wake = false;
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) {
-      // Stop() raced the pool's own check; answer outside the lock.
-    } else {
-      incoming_.push_back(std::move(job));
-      wake = sleeping_;
-      sleeping_ = false;
-    }
-  }
-  if (job != nullptr) {
+  submitting_.fetch_add(1, std::memory_order_seq_cst);
+  if (stopping_.load(std::memory_order_seq_cst)) {
+    submitting_.fetch_sub(1, std::memory_order_seq_cst);
     if (job->counted_waiting) pool_.waiting_.fetch_sub(1);
     job->done(absl::UnavailableError("database pool is shutting down"));
     return;
   }
-  if (wake) Wake();
+  Job* raw = job.release();
+  Job* head = incoming_.load(std::memory_order_relaxed);
+  do {
+    raw->next_incoming = head;
+  } while (!incoming_.compare_exchange_weak(
+      head, raw, std::memory_order_seq_cst, std::memory_order_relaxed));
+  submitting_.fetch_sub(1, std::memory_order_seq_cst);
+  // Only the push onto an empty stack may find the thread asleep: later
+  // ones know it has been told.
+  if (head == nullptr && sleeping_.load(std::memory_order_seq_cst)) Wake();
 }
 
 void ConnectionPool::Shard::OnCallCancelled() {
@@ -321,19 +327,32 @@ void ConnectionPool::Shard::AddStats(PoolStats& stats) const {
 }
 
 void ConnectionPool::Shard::TakeIncoming() {
-  std::vector<std::unique_ptr<Job>> incoming;
-  {
-    absl::MutexLock lock(&mu_);
-    incoming.swap(incoming_);
-    if (stopping_) stopping_seen_ = true;
+  if (stopping_.load(std::memory_order_seq_cst)) {
+    stopping_seen_ = true;
+    // Submits that passed their check of stopping_ finish their push first.
+    while (submitting_.load(std::memory_order_seq_cst) > 0) {
+      std::this_thread::yield();
+    }
   }
-  for (std::unique_ptr<Job>& job : incoming) {
+  Job* taken = incoming_.exchange(nullptr, std::memory_order_acquire);
+  // The stack is newest first: reverse it into arrival order.
+  Job* oldest = nullptr;
+  while (taken != nullptr) {
+    Job* next = taken->next_incoming;
+    taken->next_incoming = oldest;
+    oldest = taken;
+    taken = next;
+  }
+  while (oldest != nullptr) {
+    std::unique_ptr<Job> job(oldest);
+    oldest = oldest->next_incoming;
     live_[job->id] = job.get();
     timers_.push(Timer{std::min(job->call->deadline(),
                                 job->enqueued + options_.acquire_timeout),
                        job->id});
-    if (job->priority == Priority::kNormal)
+    if (job->priority == Priority::kNormal) {
       waiting_.fetch_add(1, std::memory_order_relaxed);
+    }
     // A call cancelled before it got here is answered by the next scan.
     if (job->call->IsCancelled()) cancel_scan_.store(true);
     Enqueue(std::move(job), /*at_front=*/false);
@@ -419,19 +438,15 @@ void ConnectionPool::Shard::Run() {
     } else if (clock_.MaxRealWait() != absl::InfiniteDuration()) {
       timeout_ms = ToMilliseconds(clock_.MaxRealWait());
     }
-    {
-      absl::MutexLock lock(&mu_);
-      if (!incoming_.empty() || stopping_ != stopping_seen_) {
-        timeout_ms = 0;
-      } else {
-        sleeping_ = timeout_ms != 0;
-      }
+    // Announce the sleep, then look once more: a Submit either sees the
+    // announcement (and wakes the thread) or its call is seen here.
+    if (timeout_ms != 0) sleeping_.store(true, std::memory_order_seq_cst);
+    if (incoming_.load(std::memory_order_seq_cst) != nullptr ||
+        stopping_.load(std::memory_order_seq_cst) != stopping_seen_) {
+      timeout_ms = 0;
     }
     const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
-    {
-      absl::MutexLock lock(&mu_);
-      sleeping_ = false;
-    }
+    sleeping_.store(false, std::memory_order_relaxed);
     now = clock_.Now();
     for (int i = 0; i < n; ++i) {
       if (events[i].data.ptr == nullptr) {
@@ -741,7 +756,7 @@ void ConnectionPool::Shard::Send(Conn& conn, std::unique_ptr<Sent> sent,
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const std::string& p : params) values.push_back(p.c_str());
-    ok = ok && conn.pg->SendPrepared(name, values);
+    ok = ok && conn.pg->SendPrepared(name, values, spec.binary_results);
   } else {
     const size_t arity = sent->entries[0][0]->params.size();
     std::vector<std::string> arrays(arity);
@@ -755,7 +770,7 @@ void ConnectionPool::Shard::Send(Conn& conn, std::unique_ptr<Sent> sent,
     }
     std::vector<const char*> values;
     for (const std::string& a : arrays) values.push_back(a.c_str());
-    ok = ok && conn.pg->SendPrepared(name, values);
+    ok = ok && conn.pg->SendPrepared(name, values, spec.binary_results);
     batches_sent_.fetch_add(1, std::memory_order_relaxed);
     calls_batched_.fetch_add(calls, std::memory_order_relaxed);
   }
@@ -912,15 +927,24 @@ void ConnectionPool::Shard::OnStatementResult(Conn& conn,
     }
     std::vector<std::vector<int>> rows_of(sent->entries.size());
     const int n = PQntuples(result);
+    const bool binary = options_.statements[sent->statement].binary_results;
     for (int row = 0; row < n; ++row) {
-      int position = 0;
-      if (!absl::SimpleAtoi(absl::string_view(PQgetvalue(result, row, 0),
-                                              PQgetlength(result, row, 0)),
-                            &position) ||
-          position < 1 || position > static_cast<int>(rows_of.size())) {
+      const absl::string_view cell(PQgetvalue(result, row, 0),
+                                   PQgetlength(result, row, 0));
+      int64_t position = 0;
+      bool parsed;
+      if (binary) {
+        absl::StatusOr<int64_t> value = ReadInt8(cell);
+        parsed = value.ok();
+        if (parsed) position = *value;
+      } else {
+        parsed = absl::SimpleAtoi(cell, &position);
+      }
+      if (!parsed || position < 1 ||
+          position > static_cast<int64_t>(rows_of.size())) {
         const absl::Status bad = absl::InternalError(absl::StrCat(
             "batch statement ", options_.statements[sent->statement].name,
-            " returned a row for entry ", PQgetvalue(result, row, 0)));
+            " returned a row for entry ", position));
         for (auto& entry : sent->entries) {
           for (auto& job : entry) Finish(*job, bad);
         }

@@ -73,6 +73,10 @@ struct StatementSpec {
   // the call a row answers, followed by the columns `sql` returns. Empty:
   // calls of this statement are never coalesced.
   std::string batch_sql;
+  // Rows come back in PostgreSQL's binary format (read them with
+  // db/binary_values.h): nothing to format on the server, nothing to parse
+  // here. The batch form's first column is then an int8.
+  bool binary_results = false;
 };
 
 struct PoolOptions {

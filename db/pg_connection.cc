@@ -182,11 +182,12 @@ bool PgConnection::Sync() {
 }
 
 bool PgConnection::SendPrepared(const std::string& statement,
-                                absl::Span<const char* const> params) {
+                                absl::Span<const char* const> params,
+                                bool binary_results) {
   if (phase_ != Phase::kOpen) return false;
   if (PQsendQueryPrepared(connection_, statement.c_str(),
                           static_cast<int>(params.size()), params.data(),
-                          nullptr, nullptr, 0) != 1) {
+                          nullptr, nullptr, binary_results ? 1 : 0) != 1) {
     Break("sending to the database");
     return false;
   }

@@ -83,8 +83,9 @@ class PgConnection {
 
   // Queues an item (nothing is written before Continue() or Flush()).
   // False if libpq refuses, which breaks the connection.
+  // `binary_results`: rows in PostgreSQL's binary format, else text.
   bool SendPrepared(const std::string& statement,
-                    absl::Span<const char* const> params);
+                    absl::Span<const char* const> params, bool binary_results);
   bool SendPrepare(const std::string& statement, const std::string& sql);
   bool SendCommand(const std::string& sql);
   // Writes what is buffered, as far as the socket takes it.

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
+#include "db/binary_values.h"
 #include "db/query_result.h"
 
 namespace tutoring::db {
@@ -29,11 +30,13 @@ enum Statement : int {
   kPing,
 };
 
-// Columns every user query returns, in this order; created_at as Unix
-// microseconds, exact.
-#define TUTORING_USER_COLUMNS                                              \
-  "id, email, display_name, role::text, is_active, onboarding_completed, " \
-  "(extract(epoch FROM created_at) * 1000000)::int8"
+// Every statement returns its rows in binary form (StatementSpec::
+// binary_results), read with db/binary_values.h; enum values come as their
+// labels.
+
+// Columns every user query returns, in this order.
+#define TUTORING_USER_COLUMNS \
+  "id, email, display_name, role, is_active, onboarding_completed, created_at"
 
 // ListActiveUsers has one statement per filter combination rather than
 // "($1 IS NULL OR role = $1)": a generic plan for that shape cannot use the
@@ -62,18 +65,17 @@ constexpr char kUsersByRoleSql[] =
     " FROM users WHERE role = $1::user_role AND id > $2 ORDER BY id LIMIT $3";
 
 constexpr char kUserRoleSql[] =
-    "SELECT role::text, is_active FROM users WHERE id = $1::int8";
+    "SELECT role, is_active FROM users WHERE id = $1::int8";
 
 // The batch form of kUserRole: one row per existing user among the ids of
 // $1, tagged with the id's position in $1.
 constexpr char kUserRoleBatchSql[] =
-    "SELECT k.ord, u.role::text, u.is_active"
+    "SELECT k.ord, u.role, u.is_active"
     " FROM unnest($1::int8[]) WITH ORDINALITY AS k(id, ord)"
     " JOIN users u ON u.id = k.id";
 
-#define TUTORING_EXERCISE_COLUMNS                       \
-  "id, title, difficulty::text, programming_language, " \
-  "(extract(epoch FROM created_at) * 1000000)::int8"
+#define TUTORING_EXERCISE_COLUMNS \
+  "id, title, difficulty, programming_language, created_at"
 
 constexpr char kExercisesSql[] =
     "SELECT " TUTORING_EXERCISE_COLUMNS
@@ -181,30 +183,18 @@ absl::StatusOr<Difficulty> ParseDifficulty(absl::string_view text) {
       "database returned unknown exercise_difficulty '", text, "'"));
 }
 
-bool ParseBool(absl::string_view text) { return text == "t"; }
-
-absl::StatusOr<int64_t> ParseInt(absl::string_view text) {
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(text, &value)) {
-    return absl::InternalError(
-        absl::StrCat("database returned a malformed number: ", text));
-  }
-  return value;
-}
-
 absl::StatusOr<std::vector<UserRow>> ToUsers(const QueryResult& result) {
   std::vector<UserRow> users;
   users.reserve(result.rows());
   for (int row = 0; row < result.rows(); ++row) {
     UserRow& user = users.emplace_back();
-    ASSIGN_OR_RETURN(user.id, ParseInt(result.Get(row, 0)));
+    ASSIGN_OR_RETURN(user.id, ReadInt8(result.Get(row, 0)));
     user.email = std::string(result.Get(row, 1));
     user.display_name = std::string(result.Get(row, 2));
     ASSIGN_OR_RETURN(user.role, ParseRole(result.Get(row, 3)));
-    user.is_active = ParseBool(result.Get(row, 4));
-    user.onboarding_completed = ParseBool(result.Get(row, 5));
-    ASSIGN_OR_RETURN(const int64_t micros, ParseInt(result.Get(row, 6)));
-    user.created_at = absl::FromUnixMicros(micros);
+    ASSIGN_OR_RETURN(user.is_active, ReadBool(result.Get(row, 4)));
+    ASSIGN_OR_RETURN(user.onboarding_completed, ReadBool(result.Get(row, 5)));
+    ASSIGN_OR_RETURN(user.created_at, ReadTimestamptz(result.Get(row, 6)));
   }
   return users;
 }
@@ -215,47 +205,28 @@ absl::StatusOr<std::vector<ExerciseRow>> ToExercises(
   exercises.reserve(result.rows());
   for (int row = 0; row < result.rows(); ++row) {
     ExerciseRow& exercise = exercises.emplace_back();
-    ASSIGN_OR_RETURN(exercise.id, ParseInt(result.Get(row, 0)));
+    ASSIGN_OR_RETURN(exercise.id, ReadInt8(result.Get(row, 0)));
     exercise.title = std::string(result.Get(row, 1));
     ASSIGN_OR_RETURN(exercise.difficulty, ParseDifficulty(result.Get(row, 2)));
     exercise.programming_language = std::string(result.Get(row, 3));
-    ASSIGN_OR_RETURN(const int64_t micros, ParseInt(result.Get(row, 4)));
-    exercise.created_at = absl::FromUnixMicros(micros);
+    ASSIGN_OR_RETURN(exercise.created_at, ReadTimestamptz(result.Get(row, 4)));
   }
   return exercises;
 }
 
-// Parses an int[] in PostgreSQL's text form, "{1,2,3}", into days after
-// 1970-01-01.
-absl::StatusOr<std::vector<absl::CivilDay>> ParseDayArray(
-    absl::string_view text) {
-  std::vector<absl::CivilDay> days;
-  if (!absl::ConsumePrefix(&text, "{") || !absl::ConsumeSuffix(&text, "}")) {
-    return absl::InternalError(
-        absl::StrCat("database returned a malformed day array: ", text));
-  }
-  if (text.empty()) return days;
-  for (absl::string_view item : absl::StrSplit(text, ',')) {
-    int64_t offset = 0;
-    if (!absl::SimpleAtoi(item, &offset)) {
-      return absl::InternalError(
-          absl::StrCat("database returned a malformed day: ", item));
-    }
-    days.push_back(kUnixEpochDay + offset);
-  }
-  return days;
-}
-
 // One user's activity from columns (exists, as_of_day, days) starting at
-// `first` of `row`.
+// `first` of `row`; days are counted from 1970-01-01.
 absl::Status ToActivity(const QueryResult& result, int row, int first,
                         UserActivity& user) {
-  user.user_exists = ParseBool(result.Get(row, first));
-  ASSIGN_OR_RETURN(const int64_t as_of_day,
-                   ParseInt(result.Get(row, first + 1)));
+  ASSIGN_OR_RETURN(user.user_exists, ReadBool(result.Get(row, first)));
+  ASSIGN_OR_RETURN(const int32_t as_of_day,
+                   ReadInt4(result.Get(row, first + 1)));
   user.as_of_day = kUnixEpochDay + as_of_day;
   if (!result.IsNull(row, first + 2)) {
-    ASSIGN_OR_RETURN(user.days, ParseDayArray(result.Get(row, first + 2)));
+    ASSIGN_OR_RETURN(const std::vector<int32_t> days,
+                     ReadInt4Array(result.Get(row, first + 2)));
+    user.days.reserve(days.size());
+    for (const int32_t day : days) user.days.push_back(kUnixEpochDay + day);
   }
   return absl::OkStatus();
 }
@@ -293,17 +264,18 @@ const std::vector<StatementSpec>& PgRepository::Statements() {
   // In the order of the Statement enum.
   static const std::vector<StatementSpec>* statements =
       new std::vector<StatementSpec>{
-          {"active_users", kActiveUsersSql, ""},
-          {"active_users_by_role", kActiveUsersByRoleSql, ""},
-          {"active_users_pending", kActiveUsersPendingSql, ""},
-          {"active_users_by_role_pending", kActiveUsersByRolePendingSql, ""},
-          {"users_by_role", kUsersByRoleSql, ""},
-          {"user_role", kUserRoleSql, kUserRoleBatchSql},
-          {"exercises", kExercisesSql, ""},
-          {"exercises_by_language", kExercisesByLanguageSql, ""},
-          {"streak", kStreakSql, kStreakBatchSql},
-          {"activity", kActivitySql, ""},
-          {"ping", kPingSql, ""},
+          {"active_users", kActiveUsersSql, "", true},
+          {"active_users_by_role", kActiveUsersByRoleSql, "", true},
+          {"active_users_pending", kActiveUsersPendingSql, "", true},
+          {"active_users_by_role_pending", kActiveUsersByRolePendingSql, "",
+           true},
+          {"users_by_role", kUsersByRoleSql, "", true},
+          {"user_role", kUserRoleSql, kUserRoleBatchSql, true},
+          {"exercises", kExercisesSql, "", true},
+          {"exercises_by_language", kExercisesByLanguageSql, "", true},
+          {"streak", kStreakSql, kStreakBatchSql, true},
+          {"activity", kActivitySql, "", true},
+          {"ping", kPingSql, "", true},
       };
   return *statements;
 }
@@ -359,7 +331,7 @@ void PgRepository::GetUserRole(int64_t user_id,
         }
         UserRoleRow row;
         ASSIGN_OR_RETURN(row.role, ParseRole(result.Get(0, 0)));
-        row.is_active = ParseBool(result.Get(0, 1));
+        ASSIGN_OR_RETURN(row.is_active, ReadBool(result.Get(0, 1)));
         return row;
       },
       std::move(done));
@@ -417,7 +389,7 @@ void PgRepository::GetActivity(std::vector<int64_t> user_ids,
           -> absl::StatusOr<std::vector<UserActivity>> {
         std::vector<UserActivity> activity(result.rows());
         for (int row = 0; row < result.rows(); ++row) {
-          ASSIGN_OR_RETURN(activity[row].user_id, ParseInt(result.Get(row, 0)));
+          ASSIGN_OR_RETURN(activity[row].user_id, ReadInt8(result.Get(row, 0)));
           RETURN_IF_ERROR(ToActivity(result, row, 1, activity[row]));
         }
         return activity;

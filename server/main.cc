@@ -67,6 +67,12 @@ ABSL_FLAG(absl::Duration, statement_timeout,
           tutoring::db::kDefaultStatementTimeout,
           "PostgreSQL statement_timeout, a backstop behind each call's own "
           "deadline (env DATABASE_STATEMENT_TIMEOUT)");
+ABSL_FLAG(std::string, grpc_api, "async",
+          "gRPC server API carrying the calls: async (completion queues, one "
+          "thread per queue) or callback (env GRPC_API)");
+ABSL_FLAG(int, grpc_threads, tutoring::server::ServerOptions().grpc_threads,
+          "async API: completion-queue threads; 0 means one per CPU core "
+          "(env GRPC_THREADS)");
 ABSL_FLAG(absl::Duration, default_deadline,
           tutoring::server::GrpcServiceOptions().default_deadline,
           "deadline for calls that arrive without one (env DEFAULT_DEADLINE)");
@@ -110,6 +116,8 @@ constexpr tutoring::FlagFromEnv kEnvironment[] = {
     {"database_connect_timeout", "DATABASE_CONNECT_TIMEOUT"},
     {"statement_timeout", "DATABASE_STATEMENT_TIMEOUT"},
     {"default_deadline", "DEFAULT_DEADLINE"},
+    {"grpc_api", "GRPC_API"},
+    {"grpc_threads", "GRPC_THREADS"},
     {"health_interval", "HEALTH_CHECK_INTERVAL"},
     {"health_timeout", "HEALTH_CHECK_TIMEOUT"},
     {"drain_delay", "SHUTDOWN_DRAIN_DELAY"},
@@ -176,6 +184,13 @@ void CheckFlags() {
                       absl::GetFlag(FLAGS_database_connect_timeout)));
   ExitIfUsageError(RequirePositive("statement-timeout",
                                    absl::GetFlag(FLAGS_statement_timeout)));
+  const std::string api = absl::GetFlag(FLAGS_grpc_api);
+  if (api != "async" && api != "callback") {
+    tutoring::ExitUsageError(absl::StrCat(
+        "--grpc-api must be async or callback, got \"", api, "\""));
+  }
+  ExitIfUsageError(
+      RequireAtLeast("grpc-threads", absl::GetFlag(FLAGS_grpc_threads), 0));
   ExitIfUsageError(RequirePositive("default-deadline",
                                    absl::GetFlag(FLAGS_default_deadline)));
   ExitIfUsageError(
@@ -268,6 +283,10 @@ int main(int argc, char** argv) {
   server_options.listen_address = absl::GetFlag(FLAGS_listen);
   server_options.service.default_deadline =
       absl::GetFlag(FLAGS_default_deadline);
+  server_options.grpc_api = absl::GetFlag(FLAGS_grpc_api) == "callback"
+                                ? tutoring::server::GrpcApi::kCallback
+                                : tutoring::server::GrpcApi::kAsync;
+  server_options.grpc_threads = absl::GetFlag(FLAGS_grpc_threads);
   server_options.health.interval = absl::GetFlag(FLAGS_health_interval);
   server_options.health.timeout = absl::GetFlag(FLAGS_health_timeout);
   server_options.drain_delay = absl::GetFlag(FLAGS_drain_delay);

@@ -27,8 +27,8 @@ using Bytes = std::array<uint8_t, kTokenSize>;
 void Fingerprint(const PageTokenScope& scope, uint8_t* out) {
   // NUL separates method and filters; neither contains one (filters encode
   // strings with their length).
-  const std::string input = absl::StrCat(scope.method, std::string(1, '\0'),
-                                         scope.filters);
+  const std::string input =
+      absl::StrCat(scope.method, std::string(1, '\0'), scope.filters);
   uint8_t digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const uint8_t*>(input.data()), input.size(), digest);
   std::memcpy(out, digest, kFingerprintSize);
@@ -67,7 +67,8 @@ std::string PageTokenCodec::Encode(const PageTokenScope& scope,
   Bytes bytes{};
   bytes[0] = kVersion;
   const uint64_t id = static_cast<uint64_t>(last_id);
-  for (int i = 0; i < 8; ++i) bytes[1 + i] = static_cast<uint8_t>(id >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i)
+    bytes[1 + i] = static_cast<uint8_t>(id >> (56 - 8 * i));
   Fingerprint(scope, &bytes[9]);
   Mac(key_, bytes.data(), &bytes[kSignedSize]);
   return absl::WebSafeBase64Escape(absl::string_view(

@@ -16,8 +16,7 @@ using grpc::reflection::v1::ServerReflectionResponse;
 
 // Adds `file` and, first, the dependencies not yet sent on this stream
 // (clients build their pool from what a stream has delivered).
-void AddFile(const FileDescriptor* file,
-             absl::flat_hash_set<std::string>* sent,
+void AddFile(const FileDescriptor* file, absl::flat_hash_set<std::string>* sent,
              ServerReflectionResponse* response) {
   if (!sent->insert(file->name()).second) return;
   for (int i = 0; i < file->dependency_count(); ++i) {
@@ -52,8 +51,8 @@ void SendFile(const FileDescriptor* file, absl::string_view what,
 
 grpc::Status ReflectionV1Service::ServerReflectionInfo(
     grpc::ServerContext* /*context*/,
-    grpc::ServerReaderWriter<ServerReflectionResponse,
-                             ServerReflectionRequest>* stream) {
+    grpc::ServerReaderWriter<ServerReflectionResponse, ServerReflectionRequest>*
+        stream) {
   const DescriptorPool* pool = DescriptorPool::generated_pool();
   absl::flat_hash_set<std::string> sent;
   ServerReflectionRequest request;
@@ -68,9 +67,10 @@ grpc::Status ReflectionV1Service::ServerReflectionInfo(
                  &response);
         break;
       case ServerReflectionRequest::kFileContainingSymbol:
-        SendFile(pool->FindFileContainingSymbol(request.file_containing_symbol()),
-                 absl::StrCat("symbol ", request.file_containing_symbol()),
-                 &sent, &response);
+        SendFile(
+            pool->FindFileContainingSymbol(request.file_containing_symbol()),
+            absl::StrCat("symbol ", request.file_containing_symbol()), &sent,
+            &response);
         break;
       case ServerReflectionRequest::kFileContainingExtension: {
         const auto& ext = request.file_containing_extension();
@@ -87,13 +87,14 @@ grpc::Status ReflectionV1Service::ServerReflectionInfo(
         break;
       }
       case ServerReflectionRequest::kAllExtensionNumbersOfType: {
-        const google::protobuf::Descriptor* type =
-            pool->FindMessageTypeByName(request.all_extension_numbers_of_type());
+        const google::protobuf::Descriptor* type = pool->FindMessageTypeByName(
+            request.all_extension_numbers_of_type());
         if (type == nullptr) {
-          SetError(grpc::StatusCode::NOT_FOUND,
-                   absl::StrCat("type ", request.all_extension_numbers_of_type(),
-                                " not found"),
-                   &response);
+          SetError(
+              grpc::StatusCode::NOT_FOUND,
+              absl::StrCat("type ", request.all_extension_numbers_of_type(),
+                           " not found"),
+              &response);
           break;
         }
         std::vector<const google::protobuf::FieldDescriptor*> extensions;
@@ -112,8 +113,8 @@ grpc::Status ReflectionV1Service::ServerReflectionInfo(
         }
         break;
       default:
-        SetError(grpc::StatusCode::UNIMPLEMENTED,
-                 "unknown reflection request", &response);
+        SetError(grpc::StatusCode::UNIMPLEMENTED, "unknown reflection request",
+                 &response);
         break;
     }
     if (!stream->Write(response)) break;

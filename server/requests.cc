@@ -44,8 +44,9 @@ absl::StatusOr<db::UserRole> RequiredRole(absl::string_view field,
       break;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat(field, " must be ROLE_STUDENT (1), ROLE_INSTRUCTOR (2) or "
-                          "ROLE_ADMIN (3), got ",
+      absl::StrCat(field,
+                   " must be ROLE_STUDENT (1), ROLE_INSTRUCTOR (2) or "
+                   "ROLE_ADMIN (3), got ",
                    static_cast<int>(role)));
 }
 
@@ -53,10 +54,11 @@ absl::StatusOr<std::optional<db::UserRole>> OptionalRole(
     absl::string_view field, v1::Role role) {
   if (role == v1::ROLE_UNSPECIFIED) return std::nullopt;
   if (!v1::Role_IsValid(role)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " must be ROLE_UNSPECIFIED (any), ROLE_STUDENT, "
-               "ROLE_INSTRUCTOR or ROLE_ADMIN, got ",
-        static_cast<int>(role)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field,
+                     " must be ROLE_UNSPECIFIED (any), ROLE_STUDENT, "
+                     "ROLE_INSTRUCTOR or ROLE_ADMIN, got ",
+                     static_cast<int>(role)));
   }
   absl::StatusOr<db::UserRole> required = RequiredRole(field, role);
   if (!required.ok()) return required.status();
@@ -73,17 +75,18 @@ absl::StatusOr<db::Difficulty> RequiredDifficulty(absl::string_view field,
     case v1::DIFFICULTY_HARD:
       return db::Difficulty::kHard;
     case v1::DIFFICULTY_UNSPECIFIED:
-      return absl::InvalidArgumentError(absl::StrCat(
-          field,
-          " is required: DIFFICULTY_EASY, DIFFICULTY_MEDIUM or "
-          "DIFFICULTY_HARD"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field,
+                       " is required: DIFFICULTY_EASY, DIFFICULTY_MEDIUM or "
+                       "DIFFICULTY_HARD"));
     default:
       break;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      field, " must be DIFFICULTY_EASY (1), DIFFICULTY_MEDIUM (2) or "
-             "DIFFICULTY_HARD (3), got ",
-      static_cast<int>(difficulty)));
+  return absl::InvalidArgumentError(
+      absl::StrCat(field,
+                   " must be DIFFICULTY_EASY (1), DIFFICULTY_MEDIUM (2) or "
+                   "DIFFICULTY_HARD (3), got ",
+                   static_cast<int>(difficulty)));
 }
 
 absl::Status ValidateProgrammingLanguage(absl::string_view field,
@@ -98,9 +101,9 @@ absl::Status ValidateProgrammingLanguage(absl::string_view field,
     if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++code_points;
   }
   if (code_points > kMaxProgrammingLanguageLength) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " must be at most ", kMaxProgrammingLanguageLength,
-        " characters, got ", code_points));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be at most ", kMaxProgrammingLanguageLength,
+                     " characters, got ", code_points));
   }
   return absl::OkStatus();
 }

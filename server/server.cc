@@ -8,9 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -86,6 +88,7 @@ TutoringServer::TutoringServer(
     const ServerOptions& options, const Clock& clock,
     std::unique_ptr<TutoringService> service,
     std::unique_ptr<GrpcTutoringService> grpc_service,
+    std::unique_ptr<GrpcAsyncTutoringService> async_service,
     std::unique_ptr<ReflectionV1Service> reflection,
     std::unique_ptr<grpc::Server> server, int port,
     std::unique_ptr<HealthReporter> health)
@@ -93,6 +96,7 @@ TutoringServer::TutoringServer(
       clock_(clock),
       service_(std::move(service)),
       grpc_service_(std::move(grpc_service)),
+      async_service_(std::move(async_service)),
       reflection_(std::move(reflection)),
       server_(std::move(server)),
       port_(port),
@@ -119,8 +123,15 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
 
   auto service =
       std::make_unique<TutoringService>(repository, tokens, zones, clock);
-  auto grpc_service =
-      std::make_unique<GrpcTutoringService>(*service, clock, options.service);
+  std::unique_ptr<GrpcTutoringService> grpc_service;
+  std::unique_ptr<GrpcAsyncTutoringService> async_service;
+  if (options.grpc_api == GrpcApi::kCallback) {
+    grpc_service =
+        std::make_unique<GrpcTutoringService>(*service, clock, options.service);
+  } else {
+    async_service = std::make_unique<GrpcAsyncTutoringService>(*service, clock,
+                                                               options.service);
+  }
   auto reflection =
       std::make_unique<ReflectionV1Service>(std::vector<std::string>{
           "tutoring.v1.TutoringService", "grpc.health.v1.Health",
@@ -134,7 +145,14 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
   // Two servers on one port would split the traffic (and page tokens signed
   // with per-process keys would fail on the other): refuse to start instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.RegisterService(grpc_service.get());
+  if (grpc_service != nullptr) {
+    builder.RegisterService(grpc_service.get());
+  } else {
+    const int threads = options.grpc_threads > 0
+                            ? options.grpc_threads
+                            : std::max(1u, std::thread::hardware_concurrency());
+    async_service->Register(builder, threads);
+  }
   builder.RegisterService(reflection.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -142,11 +160,13 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
         absl::StrCat("cannot listen on ", options.listen_address,
                      " (address in use, not local, or not resolvable)"));
   }
+  if (async_service != nullptr) async_service->Start();
   auto health = std::make_unique<HealthReporter>(
       *server->GetHealthCheckService(), repository, clock, options.health);
   return std::unique_ptr<TutoringServer>(new TutoringServer(
       options, clock, std::move(service), std::move(grpc_service),
-      std::move(reflection), std::move(server), port, std::move(health)));
+      std::move(async_service), std::move(reflection), std::move(server), port,
+      std::move(health)));
 }
 
 TutoringServer::~TutoringServer() { Shutdown(); }
@@ -163,6 +183,7 @@ void TutoringServer::Shutdown() {
   }
   server_->Shutdown(absl::ToChronoTime(clock_.Now() + options_.shutdown_grace));
   server_->Wait();
+  if (async_service_ != nullptr) async_service_->Stop();
 }
 
 }  // namespace tutoring::server

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "db/repository.h"
+#include "server/grpc_async_service.h"
 #include "server/grpc_service.h"
 #include "server/health.h"
 #include "server/page_token.h"
@@ -24,11 +25,21 @@
 
 namespace tutoring::server {
 
+// Which of gRPC's server APIs carries the calls (both run the same
+// TutoringService; docs/PERFORMANCE.md compares them).
+enum class GrpcApi {
+  kCallback,  // grpc::CallbackService reactors (server/grpc_service.h)
+  kAsync,     // completion queues, one thread each (grpc_async_service.h)
+};
+
 struct ServerOptions {
   // host:port ([v6-address]:port) to listen on; port 0 picks a free port
   // (see port()).
   std::string listen_address = "127.0.0.1:50051";
   GrpcServiceOptions service;
+  GrpcApi grpc_api = GrpcApi::kAsync;
+  // kAsync: completion-queue threads; 0 means one per CPU core.
+  int grpc_threads = 0;
   HealthOptions health;
   // On shutdown, health reports NOT_SERVING this long before the listener
   // closes, so load balancers stop sending calls first.
@@ -66,6 +77,7 @@ class TutoringServer {
   TutoringServer(const ServerOptions& options, const Clock& clock,
                  std::unique_ptr<TutoringService> service,
                  std::unique_ptr<GrpcTutoringService> grpc_service,
+                 std::unique_ptr<GrpcAsyncTutoringService> async_service,
                  std::unique_ptr<ReflectionV1Service> reflection,
                  std::unique_ptr<grpc::Server> server, int port,
                  std::unique_ptr<HealthReporter> health);
@@ -74,7 +86,9 @@ class TutoringServer {
   const ServerOptions options_;
   const Clock& clock_;
   const std::unique_ptr<TutoringService> service_;
+  // One of the two, as options_.grpc_api says.
   const std::unique_ptr<GrpcTutoringService> grpc_service_;
+  const std::unique_ptr<GrpcAsyncTutoringService> async_service_;
   const std::unique_ptr<ReflectionV1Service> reflection_;
   const std::unique_ptr<grpc::Server> server_;
   const int port_;

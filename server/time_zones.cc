@@ -14,8 +14,8 @@ absl::StatusOr<TimeZoneNames> TimeZoneNames::LoadFromFile(
     const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat(
-        "cannot read time zone list ", path, " (install the tzdata package)"));
+    return absl::NotFoundError(absl::StrCat("cannot read time zone list ", path,
+                                            " (install the tzdata package)"));
   }
   absl::flat_hash_set<std::string> names;
   std::string line;
@@ -40,7 +40,8 @@ absl::StatusOr<std::string> TimeZoneNames::Resolve(
   if (requested.empty()) return std::string("UTC");
   if (names_.contains(requested)) return std::string(requested);
   return absl::InvalidArgumentError(absl::StrCat(
-      field, " must be an IANA time zone name such as \"America/New_York\" "
+      field,
+      " must be an IANA time zone name such as \"America/New_York\" "
       "or \"UTC\" (offsets and \"localtime\" are not accepted), got ",
       QuoteForMessage(requested)));
 }
