@@ -1,5 +1,6 @@
 #include "server/grpc_async_service.h"
 
+#include <google/protobuf/arena.h>
 #include <spdlog/spdlog.h>
 
 #include <string>
@@ -15,6 +16,13 @@ namespace {
 // Requests kept posted per method and queue: calls arriving together need
 // not wait for the queue's thread to post the next.
 constexpr int kPostedPerMethod = 8;
+
+google::protobuf::ArenaOptions ArenaOptionsFor(char* block, size_t size) {
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block;
+  options.initial_block_size = size;
+  return options;
+}
 
 // What a completion-queue tag stands for.
 enum class Event { kRequest, kFinish, kDone };
@@ -61,10 +69,13 @@ class AsyncUnaryCall final : public CallBase {
         method_(method),
         request_method_(request_method),
         logic_(logic),
+        arena_(ArenaOptionsFor(initial_block_, sizeof(initial_block_))),
+        request_(google::protobuf::Arena::CreateMessage<Request>(&arena_)),
+        response_(google::protobuf::Arena::CreateMessage<Response>(&arena_)),
         responder_(&context_) {
     owner_.CallCreated();
     context_.AsyncNotifyWhenDone(&done_tag_);
-    request_method_(owner_.async(), &context_, &request_, &responder_, queue_,
+    request_method_(owner_.async(), &context_, request_, &responder_, queue_,
                     &request_tag_);
   }
   ~AsyncUnaryCall() override { owner_.CallFreed(); }
@@ -102,7 +113,7 @@ class AsyncUnaryCall final : public CallBase {
         CallDeadline(context_.deadline(), owner_.clock().Now(),
                      owner_.options().default_deadline));
     (owner_.service().*logic_)(
-        request_, &response_, call_,
+        *request_, response_, call_,
         [this](absl::Status status) { Complete(status); });
   }
 
@@ -114,7 +125,7 @@ class AsyncUnaryCall final : public CallBase {
                     std::string(status.message()));
     }
     if (status.ok()) {
-      responder_.Finish(response_, grpc::Status::OK, &finish_tag_);
+      responder_.Finish(*response_, grpc::Status::OK, &finish_tag_);
     } else {
       responder_.FinishWithError(ToGrpcStatus(status), &finish_tag_);
     }
@@ -131,8 +142,13 @@ class AsyncUnaryCall final : public CallBase {
   const LogicMethod<Request, Response> logic_;
 
   grpc::ServerContext context_;
-  Request request_;
-  Response response_;
+  // The request and response, with every string and sub-message, live on
+  // the call's arena: one allocation for the call instead of one per field
+  // (a page of 50 users is hundreds).
+  alignas(8) char initial_block_[4096];
+  google::protobuf::Arena arena_;
+  Request* const request_;
+  Response* const response_;
   grpc::ServerAsyncResponseWriter<Response> responder_;
   std::shared_ptr<db::CallContext> call_;
   // Tags outstanding; touched only on the queue's thread.

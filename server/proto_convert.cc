@@ -1,5 +1,7 @@
 #include "server/proto_convert.h"
 
+#include <utility>
+
 #include "absl/strings/str_format.h"
 
 namespace tutoring::server {
@@ -41,21 +43,21 @@ void ToProto(absl::Time time, google::protobuf::Timestamp* timestamp) {
   timestamp->set_nanos(static_cast<int32_t>(micros_left * 1000));
 }
 
-void ToProto(const db::UserRow& row, v1::User* user) {
+void ToProto(db::UserRow&& row, v1::User* user) {
   user->set_id(row.id);
-  user->set_email(row.email);
-  user->set_display_name(row.display_name);
+  user->set_email(std::move(row.email));
+  user->set_display_name(std::move(row.display_name));
   user->set_role(ToProto(row.role));
   user->set_is_active(row.is_active);
   user->set_onboarding_completed(row.onboarding_completed);
   ToProto(row.created_at, user->mutable_create_time());
 }
 
-void ToProto(const db::ExerciseRow& row, v1::Exercise* exercise) {
+void ToProto(db::ExerciseRow&& row, v1::Exercise* exercise) {
   exercise->set_id(row.id);
-  exercise->set_title(row.title);
+  exercise->set_title(std::move(row.title));
   exercise->set_difficulty(ToProto(row.difficulty));
-  exercise->set_programming_language(row.programming_language);
+  exercise->set_programming_language(std::move(row.programming_language));
   ToProto(row.created_at, exercise->mutable_create_time());
 }
 

@@ -12,8 +12,9 @@ namespace tutoring::server {
 
 v1::Role ToProto(db::UserRole role);
 v1::Difficulty ToProto(db::Difficulty difficulty);
-void ToProto(const db::UserRow& row, v1::User* user);
-void ToProto(const db::ExerciseRow& row, v1::Exercise* exercise);
+// The rows' strings move into the messages.
+void ToProto(db::UserRow&& row, v1::User* user);
+void ToProto(db::ExerciseRow&& row, v1::Exercise* exercise);
 void ToProto(int64_t user_id, const StreakSummary& summary, v1::Streak* streak);
 void ToProto(absl::Time time, google::protobuf::Timestamp* timestamp);
 

@@ -55,8 +55,9 @@ std::string FillPage(const PageTokenCodec& tokens, const ListPlan& plan,
                      std::vector<Row> rows, Add add) {
   const bool more = static_cast<int>(rows.size()) > plan.page_size;
   if (more) rows.resize(plan.page_size);
-  for (const Row& row : rows) add(row);
-  return more ? tokens.Encode(plan.scope, rows.back().id) : std::string();
+  const int64_t last_id = rows.empty() ? 0 : rows.back().id;
+  for (Row& row : rows) add(std::move(row));
+  return more ? tokens.Encode(plan.scope, last_id) : std::string();
 }
 
 absl::StatusOr<absl::Time> AsOf(const google::protobuf::Timestamp* as_of,
@@ -94,11 +95,10 @@ void TutoringService::ListActiveUsers(const v1::ListActiveUsersRequest& request,
       [this, response, plan = *std::move(plan), done = std::move(done)](
           absl::StatusOr<std::vector<db::UserRow>> rows) mutable {
         if (!rows.ok()) return done(rows.status());
-        response->set_next_page_token(
-            FillPage(tokens_, plan, *std::move(rows),
-                     [response](const db::UserRow& row) {
-                       ToProto(row, response->add_users());
-                     }));
+        response->set_next_page_token(FillPage(
+            tokens_, plan, *std::move(rows), [response](db::UserRow&& row) {
+              ToProto(std::move(row), response->add_users());
+            }));
         done(absl::OkStatus());
       });
 }
@@ -120,11 +120,10 @@ void TutoringService::ListUsersByRole(const v1::ListUsersByRoleRequest& request,
       [this, response, plan = *std::move(plan), done = std::move(done)](
           absl::StatusOr<std::vector<db::UserRow>> rows) mutable {
         if (!rows.ok()) return done(rows.status());
-        response->set_next_page_token(
-            FillPage(tokens_, plan, *std::move(rows),
-                     [response](const db::UserRow& row) {
-                       ToProto(row, response->add_users());
-                     }));
+        response->set_next_page_token(FillPage(
+            tokens_, plan, *std::move(rows), [response](db::UserRow&& row) {
+              ToProto(std::move(row), response->add_users());
+            }));
         done(absl::OkStatus());
       });
 }
@@ -177,11 +176,10 @@ void TutoringService::ListExercises(const v1::ListExercisesRequest& request,
       [this, response, plan = *std::move(plan), done = std::move(done)](
           absl::StatusOr<std::vector<db::ExerciseRow>> rows) mutable {
         if (!rows.ok()) return done(rows.status());
-        response->set_next_page_token(
-            FillPage(tokens_, plan, *std::move(rows),
-                     [response](const db::ExerciseRow& row) {
-                       ToProto(row, response->add_exercises());
-                     }));
+        response->set_next_page_token(FillPage(
+            tokens_, plan, *std::move(rows), [response](db::ExerciseRow&& row) {
+              ToProto(std::move(row), response->add_exercises());
+            }));
         done(absl::OkStatus());
       });
 }
