@@ -90,10 +90,13 @@ struct PoolOptions {
   int max_overflow = 4;
   absl::Duration overflow_idle_timeout = absl::Seconds(30);
   // Event-loop threads (each owns an even share of the connections); 0 means
-  // one per CPU core. Never more than pool_size.
+  // one per CPU core. Never more than pool_size. (On a box where the gRPC
+  // threads need the cores, fewer can serve more: docs/PERFORMANCE.md.)
   int io_threads = 0;
-  // Statements in flight on one connection at most.
-  int pipeline_depth = 4;
+  // Statements in flight on one connection at most. Two hide the round trip;
+  // more only split batches that would otherwise coalesce
+  // (docs/PERFORMANCE.md).
+  int pipeline_depth = 2;
   // Calls one coalesced statement answers at most.
   int max_batch = 256;
   // Longest a call waits for room on a connection (its own deadline also
