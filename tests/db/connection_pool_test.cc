@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/eventually.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/pg_activity.h"
 #include "tests/support/test_database.h"
@@ -26,6 +27,7 @@ namespace tutoring::db {
 namespace {
 
 using ::testing::ElementsAre;
+using ::tutoring::testing::Eventually;
 using ::tutoring::testing::FakeClock;
 using ::tutoring::testing::TestDatabase;
 using ::tutoring::testing::WaitForActiveQueries;
@@ -179,12 +181,7 @@ class ConnectionPoolTest : public ::testing::Test {
   // own thread does after an event (sending, closing).
   template <typename Pred>
   static bool WaitForStats(const ConnectionPool& pool, Pred pred) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (!pred(pool.Stats())) {
-      if (absl::Now() > give_up) return false;
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-    return true;
+    return Eventually([&] { return pred(pool.Stats()); }, absl::Seconds(10));
   }
 
   // An Outcome that lives until the test's end, after the test's pool (which

@@ -6,11 +6,10 @@
 // plain SQL and with the independent streak oracle. The pool's counters show
 // that batching happened.
 #include <memory>
+#include <pqxx/pqxx>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -22,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "tests/e2e/server_harness.h"
 #include "tests/e2e/streak_oracle.h"
+#include "tests/support/eventually.h"
 #include "tests/support/pg_activity.h"
 #include "tests/support/test_database.h"
 
@@ -84,12 +84,12 @@ class CoalescingTest : public ::testing::Test {
       blocker_.request.set_user_id(1);
       blocker_.context.set_deadline(
           absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
-      harness.stub().async()->GetUserRole(
-          &blocker_.context, &blocker_.request, &blocker_.response,
-          [this](grpc::Status s) {
-            blocker_.status = std::move(s);
-            blocker_.done.Notify();
-          });
+      harness.stub().async()->GetUserRole(&blocker_.context, &blocker_.request,
+                                          &blocker_.response,
+                                          [this](grpc::Status s) {
+                                            blocker_.status = std::move(s);
+                                            blocker_.done.Notify();
+                                          });
       EXPECT_EQ(WaitForLockWaiters(url, kApplicationName, 1, absl::Seconds(10)),
                 1);
     }
@@ -98,7 +98,8 @@ class CoalescingTest : public ::testing::Test {
       if (released_) return;
       released_ = true;
       tx_.abort();
-      EXPECT_TRUE(blocker_.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+      EXPECT_TRUE(
+          blocker_.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
       EXPECT_TRUE(blocker_.status.ok()) << blocker_.status.error_message();
     }
 
@@ -111,12 +112,9 @@ class CoalescingTest : public ::testing::Test {
 
   // Waits (bounded) until `count` calls wait in the pool.
   bool WaitForWaiting(int count) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (harness_->pool().Stats().waiting < count) {
-      if (absl::Now() > give_up) return false;
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-    return harness_->pool().Stats().waiting == count;
+    return Eventually([&] { return harness_->pool().Stats().waiting >= count; },
+                      absl::Seconds(10)) &&
+           harness_->pool().Stats().waiting == count;
   }
 
   static TestDatabase* db_;
@@ -155,12 +153,12 @@ TEST_F(CoalescingTest, ConcurrentGetUserRoleCallsGetTheirOwnAnswers) {
       call->request.set_user_id(id);
       call->context.set_deadline(
           absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
-      harness_->stub().async()->GetUserRole(
-          &call->context, &call->request, &call->response,
-          [call](grpc::Status s) {
-            call->status = std::move(s);
-            call->done.Notify();
-          });
+      harness_->stub().async()->GetUserRole(&call->context, &call->request,
+                                            &call->response,
+                                            [call](grpc::Status s) {
+                                              call->status = std::move(s);
+                                              call->done.Notify();
+                                            });
     }
     ASSERT_TRUE(WaitForWaiting(static_cast<int>(ids.size())));
   }
@@ -176,7 +174,8 @@ TEST_F(CoalescingTest, ConcurrentGetUserRoleCallsGetTheirOwnAnswers) {
           << ids[i];
       continue;
     }
-    ASSERT_TRUE(call.status.ok()) << ids[i] << ": " << call.status.error_message();
+    ASSERT_TRUE(call.status.ok())
+        << ids[i] << ": " << call.status.error_message();
     EXPECT_EQ(call.response.user_id(), ids[i]);
     EXPECT_EQ(v1::Role_Name(call.response.role()),
               absl::StrCat("ROLE_", absl::AsciiStrToUpper(truth[0][0].c_str())))
@@ -228,12 +227,12 @@ TEST_F(CoalescingTest, ConcurrentGetStreakCallsGetTheirOwnAnswers) {
       }
       call->context.set_deadline(
           absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
-      harness_->stub().async()->GetStreak(
-          &call->context, &call->request, &call->response,
-          [call](grpc::Status s) {
-            call->status = std::move(s);
-            call->done.Notify();
-          });
+      harness_->stub().async()->GetStreak(&call->context, &call->request,
+                                          &call->response,
+                                          [call](grpc::Status s) {
+                                            call->status = std::move(s);
+                                            call->done.Notify();
+                                          });
     }
     ASSERT_TRUE(WaitForWaiting(static_cast<int>(ids.size())));
   }
@@ -252,7 +251,8 @@ TEST_F(CoalescingTest, ConcurrentGetStreakCallsGetTheirOwnAnswers) {
           << ids[i];
       continue;
     }
-    ASSERT_TRUE(call.status.ok()) << ids[i] << ": " << call.status.error_message();
+    ASSERT_TRUE(call.status.ok())
+        << ids[i] << ": " << call.status.error_message();
     const Asked& a = asked[i];
     const absl::Time as_of =
         a.as_of == absl::InfiniteFuture() ? absl::Now() : a.as_of;

@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/server_harness.h"
+#include "tests/support/eventually.h"
 #include "tests/support/pg_activity.h"
 #include "tests/support/test_database.h"
 
@@ -171,10 +172,8 @@ TEST_F(DeadlineTest, FullQueueAnswersResourceExhaustedAtOnce) {
   start_call();  // runs, blocked on the lock
   ASSERT_TRUE(WaitForServerQueries(1, absl::Seconds(5)));
   start_call();  // waits in the queue
-  const absl::Time give_up = absl::Now() + absl::Seconds(5);
-  while (harness->pool().Stats().waiting < 1 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  ASSERT_TRUE(Eventually([&] { return harness->pool().Stats().waiting >= 1; },
+                         absl::Seconds(5)));
   ASSERT_EQ(harness->pool().Stats().waiting, 1);
   const absl::Time third_started = absl::Now();
   start_call();

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/support/eventually.h"
 
 namespace tutoring::testing {
 
@@ -85,13 +86,12 @@ bool ServerHarness::WaitForHealth(
     const std::string& service,
     grpc::health::v1::HealthCheckResponse::ServingStatus want,
     absl::Duration timeout) {
-  const absl::Time give_up = absl::Now() + timeout;
-  while (absl::Now() < give_up) {
-    auto status = CheckHealth(service);
-    if (status.ok() && *status == want) return true;
-    absl::SleepFor(absl::Milliseconds(25));
-  }
-  return false;
+  return Eventually(
+      [&] {
+        auto status = CheckHealth(service);
+        return status.ok() && *status == want;
+      },
+      timeout, absl::Milliseconds(25));
 }
 
 std::unique_ptr<grpc::ClientContext> ContextWithDeadline(

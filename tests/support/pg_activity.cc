@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "tests/support/eventually.h"
 
 namespace tutoring::testing {
 namespace {
@@ -42,12 +43,14 @@ int ActiveQueries(const std::string& database_url,
 int WaitForActiveQueries(const std::string& database_url,
                          absl::string_view application_name, int want,
                          absl::Duration timeout) {
-  const absl::Time give_up = absl::Now() + timeout;
-  for (;;) {
-    const int active = ActiveQueries(database_url, application_name);
-    if (active == want || active < 0 || absl::Now() >= give_up) return active;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  int active = -1;
+  Eventually(
+      [&] {
+        active = ActiveQueries(database_url, application_name);
+        return active == want || active < 0;
+      },
+      timeout, absl::Milliseconds(10));
+  return active;
 }
 
 int LockWaiters(const std::string& database_url,
@@ -58,14 +61,14 @@ int LockWaiters(const std::string& database_url,
 int WaitForLockWaiters(const std::string& database_url,
                        absl::string_view application_name, int want,
                        absl::Duration timeout) {
-  const absl::Time give_up = absl::Now() + timeout;
-  for (;;) {
-    const int waiting = LockWaiters(database_url, application_name);
-    if (waiting == want || waiting < 0 || absl::Now() >= give_up) {
-      return waiting;
-    }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  int waiting = -1;
+  Eventually(
+      [&] {
+        waiting = LockWaiters(database_url, application_name);
+        return waiting == want || waiting < 0;
+      },
+      timeout, absl::Milliseconds(10));
+  return waiting;
 }
 
 int Sessions(const std::string& database_url,

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
@@ -13,13 +12,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/db/catalog.h"
 #include "tests/db/migration_files.h"
+#include "tests/support/eventually.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
 
@@ -99,18 +97,6 @@ int SessionsWaitingForAdvisoryLock(const std::string& url, int64_t key) {
                         "datname = current_database())"));
   int count = -1;
   return rows.size() == 1 && absl::SimpleAtoi(rows[0], &count) ? count : -1;
-}
-
-// Polls `condition` until it holds or `timeout` of real time has passed.
-bool Eventually(const std::function<bool()>& condition,
-                absl::Duration timeout) {
-  const RealClock clock;
-  const absl::Time deadline = clock.Now() + timeout;
-  while (!condition()) {
-    if (clock.Now() >= deadline) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
 }
 
 int CountOccurrences(absl::string_view text, absl::string_view needle) {
