@@ -8,13 +8,19 @@
 #   bench/vs_postgres.sh [--admin-url DSN] [--database NAME] [--users N]
 #       [--connections N] [--concurrency N] [--seconds S] [--rounds N]
 #       [--workloads "GetUserRole GetStreak ..."] [--open-loop-share 0.7]
-#       [--server-flags "..."] [--no-open-loop]
+#       [--server-flags "..."] [--no-open-loop] [--split-cores]
 #
 # Defaults: 1,000,000 users (database tutoring_1m, seeded once with
 # tutoring-seed --seed=1 and kept), 8 database connections on each side,
 # 64 calls in flight over 2 HTTP/2 connections, 15 s runs after 2 s of
 # warm-up, 3 rounds, every workload. GetStreak asks America/New_York; the
 # List calls ask first pages of 50 with the filters tutoring-bench draws.
+#
+# --split-cores pins PostgreSQL (the postmaster and every backend, which
+# inherit it) to the first half of the cores and everything else (pgbench,
+# tutoring-server, tutoring-bench) to the rest, for the shape of a database
+# on a host of its own; it needs the cluster on this machine, and undoes the
+# pinning at exit.
 #
 # Prints, per workload and round, both rates and their ratio, the server's
 # CPU time per call (user + system from /proc, over the measured run) and
@@ -35,6 +41,7 @@ workloads="GetUserRole GetStreak ListActiveUsers ListUsersByRole ListExercises m
 open_loop_share=0.7
 open_loop=1
 server_flags=""
+split_cores=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --admin-url) admin_url="$2"; shift 2 ;;
@@ -48,7 +55,8 @@ while [[ $# -gt 0 ]]; do
     --open-loop-share) open_loop_share="$2"; shift 2 ;;
     --no-open-loop) open_loop=0; shift ;;
     --server-flags) server_flags="$2"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --split-cores) split_cores=1; shift ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "vs_postgres: unknown argument $1" >&2; exit 64 ;;
   esac
 done
@@ -57,11 +65,38 @@ done
 work="$(mktemp -d)"
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
-trap 'stop_server; rm -rf "$work"' EXIT
+postmaster_pid=""
+cores="$(nproc)"
+all_cpus="0-$((cores - 1))"
+# pin_postgres <cpu list>: the postmaster and its children, all threads.
+pin_postgres() {
+  local pid
+  for pid in "$postmaster_pid" $(pgrep -P "$postmaster_pid"); do
+    taskset -a -cp "$1" "$pid" >/dev/null 2>&1 || true
+  done
+}
+cleanup() {
+  stop_server
+  if [[ -n "$postmaster_pid" ]]; then pin_postgres "$all_cpus"; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 require_binaries
 [[ -x "$pg_bindir/pgbench" ]] || { echo "$pg_bindir/pgbench missing (postgresql-15)" >&2; exit 1; }
 ensure_bench_db
 url="$(bench_url)"
+
+if ((split_cores)); then
+  ((cores >= 2)) || { echo "vs_postgres: --split-cores needs 2 cores or more" >&2; exit 1; }
+  data_dir="$("${psql[@]}" -At "$url" -c "SHOW data_directory")"
+  postmaster_pid="$(head -n 1 "$data_dir/postmaster.pid" 2>/dev/null)" ||
+    { echo "vs_postgres: --split-cores needs the cluster's data directory ($data_dir) on this machine" >&2; exit 1; }
+  db_cpus="0-$((cores / 2 - 1))"
+  client_cpus="$((cores / 2))-$((cores - 1))"
+  pin_postgres "$db_cpus"
+  taskset -cp "$client_cpus" $$ >/dev/null  # every child inherits it
+  echo "split cores: PostgreSQL on CPUs $db_cpus, pgbench / tutoring-server / tutoring-bench on CPUs $client_cpus"
+fi
 
 # Warm the caches once: every table and index read through.
 "${psql[@]}" "$url" -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" >/dev/null
@@ -199,7 +234,7 @@ run_service() {  # workload [extra tutoring-bench flags...]
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "database $bench_db ($users users); $connections database connections each side; ${seconds}s runs; $rounds rounds; $(nproc) cores; $(date -u +%Y-%m-%dT%H:%M:%SZ); commit $(git -C "$repo" rev-parse --short HEAD)"
+echo "database $bench_db ($users users); $connections database connections each side; ${seconds}s runs; $rounds rounds; $cores cores; $(date -u +%Y-%m-%dT%H:%M:%SZ); commit $(git -C "$repo" rev-parse --short HEAD)"
 echo "pgbench -n -M prepared -c $connections -j 1 -T $seconds (the service's SQL, one statement per call)"
 echo "tutoring-server --database-pool-size=$connections --database-max-overflow=0 $server_flags"
 echo "tutoring-bench --concurrency=$concurrency --connections=2 --duration=${seconds}s --users=$users --time-zones=America/New_York (after 2s warm-up)"
