@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,18 +70,56 @@ Subprocess::Subprocess(const std::vector<std::string>& argv,
   for (std::string& s : env_strings) env_pointers.push_back(s.data());
   env_pointers.push_back(nullptr);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path_.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int error = posix_spawn(&pid_, argv_pointers[0], &actions, nullptr,
-                                argv_pointers.data(), env_pointers.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (error != 0) {
-    ADD_FAILURE() << "posix_spawn " << argv_pointers[0] << ": "
-                  << std::strerror(error);
+  // fork + execve rather than posix_spawn, for PR_SET_PDEATHSIG. Between
+  // fork and execve the child (a copy of a multi-threaded process) makes only
+  // system calls. A close-on-exec pipe reports a failed execve.
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
+    pid_ = -1;
+    return;
+  }
+  const pid_t parent = getpid();
+  const char* const out_path = out_path_.c_str();
+  const char* const err_path = err_path_.c_str();
+  pid_ = fork();
+  if (pid_ == 0) {
+    close(report[0]);
+    int error = 0;
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+      _exit(127);  // the test is already gone
+    }
+    const int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out >= 0 && err >= 0 && dup2(out, STDOUT_FILENO) >= 0 &&
+        dup2(err, STDERR_FILENO) >= 0) {
+      close(out);
+      close(err);
+      execve(argv_pointers[0], argv_pointers.data(), env_pointers.data());
+    }
+    error = errno;
+    ssize_t ignored = write(report[1], &error, sizeof(error));
+    (void)ignored;
+    _exit(127);
+  }
+  close(report[1]);
+  if (pid_ < 0) {
+    ADD_FAILURE() << "fork: " << std::strerror(errno);
+    close(report[0]);
+    pid_ = -1;
+    return;
+  }
+  int child_error = 0;
+  ssize_t got;
+  do {
+    got = read(report[0], &child_error, sizeof(child_error));
+  } while (got < 0 && errno == EINTR);
+  close(report[0]);
+  if (got == static_cast<ssize_t>(sizeof(child_error))) {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    ADD_FAILURE() << "exec " << argv_pointers[0] << ": "
+                  << std::strerror(child_error);
     pid_ = -1;
   }
 }

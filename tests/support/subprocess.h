@@ -26,6 +26,10 @@ struct ProcessResult {
 // ::testing::TempDir(), read back (and removed) by Wait(). Failing to start
 // records a test failure; Wait() then returns a default ProcessResult.
 // Not thread-safe; the destructor waits for a child not yet waited for.
+// The child gets SIGKILL when the thread that started it ends
+// (PR_SET_PDEATHSIG), so a test binary that crashes or is killed by ctest's
+// timeout leaves no server behind: start children from a thread that
+// outlives them, such as the test's main thread.
 class Subprocess {
  public:
   // argv[0] is the program's path. The child's environment is this
