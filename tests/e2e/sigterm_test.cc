@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -39,8 +41,11 @@ TEST(SigtermTest, InFlightCallsCompleteAndTheProcessExitsZero) {
         "FROM generate_series(1, 40) g");
   }
   std::unique_ptr<ServerProcess> server = ServerProcess::Start(
+      // A slow box may take a while to open 32 connections: the calls
+      // wait for them longer than the default 2 s.
       url, {"--database-pool-size=40", "--database-pipeline-depth=1",
-            "--shutdown-grace=10s", "--health-interval=100ms"});
+            "--database-acquire-timeout=20s", "--shutdown-grace=10s",
+            "--health-interval=100ms"});
   ASSERT_NE(server, nullptr);
   auto channel =
       grpc::CreateChannel(server->target(), grpc::InsecureChannelCredentials());
@@ -61,6 +66,13 @@ TEST(SigtermTest, InFlightCallsCompleteAndTheProcessExitsZero) {
     absl::Notification done;
   };
   std::vector<std::unique_ptr<Call>> calls;
+  // Whatever ends the test, no call outlives its Call: release the lock,
+  // cancel what is left and wait for every callback.
+  absl::Cleanup settle_calls = [&] {
+    if (lock != nullptr) lock->abort();
+    for (const auto& call : calls) call->context.TryCancel();
+    for (const auto& call : calls) call->done.WaitForNotification();
+  };
   for (int i = 0; i < kInFlight; ++i) {
     calls.push_back(std::make_unique<Call>());
     Call* call = calls.back().get();
@@ -73,9 +85,23 @@ TEST(SigtermTest, InFlightCallsCompleteAndTheProcessExitsZero) {
                                      call->done.Notify();
                                    });
   }
-  ASSERT_EQ(
-      WaitForLockWaiters(url, "tutoring-server", kInFlight, absl::Seconds(10)),
-      kInFlight);
+  const int waiting =
+      WaitForLockWaiters(url, "tutoring-server", kInFlight, absl::Seconds(10));
+  if (waiting != kInFlight) {
+    std::string finished;
+    for (int i = 0; i < kInFlight; ++i) {
+      if (calls[i]->done.HasBeenNotified()) {
+        absl::StrAppend(&finished, " call ", i, ": ",
+                        calls[i]->status.error_code(), " ",
+                        calls[i]->status.error_message(), ";");
+      }
+    }
+    FAIL() << waiting << " of " << kInFlight
+           << " calls wait for the lock; finished:" << finished
+           << "\nsessions:\n"
+           << DescribeSessions(url, "tutoring-server") << "server log:\n"
+           << server->process().Err();
+  }
 
   const absl::Time sigterm_at = absl::Now();
   Subprocess& process = server->process();
@@ -100,6 +126,7 @@ TEST(SigtermTest, InFlightCallsCompleteAndTheProcessExitsZero) {
   for (const auto& call : calls) EXPECT_FALSE(call->done.HasBeenNotified());
 
   lock->abort();
+  lock.reset();
   for (int i = 0; i < kInFlight; ++i) {
     ASSERT_TRUE(
         calls[i]->done.WaitForNotificationWithTimeout(absl::Seconds(10)));

@@ -3,6 +3,7 @@
 #include <exception>
 #include <pqxx/pqxx>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/support/eventually.h"
@@ -74,6 +75,27 @@ int WaitForLockWaiters(const std::string& database_url,
 int Sessions(const std::string& database_url,
              absl::string_view application_name) {
   return Count(database_url, kSessionsSql, application_name);
+}
+
+std::string DescribeSessions(const std::string& database_url,
+                             absl::string_view application_name) {
+  try {
+    pqxx::connection connection(database_url);
+    pqxx::nontransaction tx(connection);
+    const pqxx::result rows = tx.exec_params(
+        "SELECT pid || ' ' || coalesce(state, '-') || ' ' ||"
+        " coalesce(wait_event_type || ':' || wait_event, '-') || ' ' ||"
+        " left(regexp_replace(query, '\\s+', ' ', 'g'), 80)"
+        " FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid",
+        std::string(application_name));
+    std::string lines;
+    for (const auto& row : rows) {
+      absl::StrAppend(&lines, row[0].c_str(), "\n");
+    }
+    return lines;
+  } catch (const std::exception& e) {
+    return absl::StrCat("pg_stat_activity: ", e.what(), "\n");
+  }
 }
 
 }  // namespace tutoring::testing

@@ -40,6 +40,11 @@ int WaitForLockWaiters(const std::string& database_url,
 int Sessions(const std::string& database_url,
              absl::string_view application_name);
 
+// One line per session of `application_name`: pid, state, wait event and
+// the start of its query. For failure messages.
+std::string DescribeSessions(const std::string& database_url,
+                             absl::string_view application_name);
+
 }  // namespace tutoring::testing
 
 #endif  // TUTORING_TESTS_SUPPORT_PG_ACTIVITY_H_
