@@ -76,6 +76,16 @@ std::string ParamsKey(const std::vector<std::string>& params) {
   return key;
 }
 
+// A failed result's SQLSTATE ("XX000", internal error, when libpq has none)
+// and its message.
+absl::string_view SqlStateOf(const pg_result* result) {
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  return state != nullptr ? state : "XX000";
+}
+absl::string_view ErrorMessageOf(const pg_result* result) {
+  return absl::StripTrailingAsciiWhitespace(PQresultErrorMessage(result));
+}
+
 int ToMilliseconds(absl::Duration d) {
   if (d <= absl::ZeroDuration()) return 0;
   if (d >= absl::Hours(1)) return 3600 * 1000;
@@ -135,6 +145,8 @@ class ConnectionPool::Shard final : public CancelListener {
                      absl::string_view message);
   void OnConnectFailed(Conn& conn, const absl::Status& error, absl::Time now);
   void CloseConnection(Conn& conn);
+  // The session setup is done: the connection takes statements.
+  void MarkReady(Conn& conn, absl::Time now);
   void MaintainConnections(absl::Time now);
   void CancelHeadIfDead(Conn& conn, absl::Time now);
   void Requeue(Sent& sent, const absl::Status& if_exhausted);
@@ -808,12 +820,7 @@ void ConnectionPool::Shard::HandleIo(Conn& conn, absl::Time now) {
             OnConnectFailed(conn, conn.pg->error(), now);
             return;
           }
-          conn.ready = true;
-          conn.connected_at = now;
-          conn.idle_since = now;
-          connects_.fetch_add(1);
-          open_connections_.fetch_add(1);
-          pool_.UnblockReconnects();
+          MarkReady(conn, now);
         }
       }
       break;
@@ -826,6 +833,15 @@ void ConnectionPool::Shard::HandleIo(Conn& conn, absl::Time now) {
       return;
   }
   UpdateRegistration(conn);
+}
+
+void ConnectionPool::Shard::MarkReady(Conn& conn, absl::Time now) {
+  conn.ready = true;
+  conn.connected_at = now;
+  conn.idle_since = now;
+  connects_.fetch_add(1);
+  open_connections_.fetch_add(1);
+  pool_.UnblockReconnects();
 }
 
 void ConnectionPool::Shard::OnResult(Conn& conn, pg_result* result,
@@ -842,13 +858,9 @@ void ConnectionPool::Shard::OnResult(Conn& conn, pg_result* result,
     if (!ok) {
       error = result == nullptr
                   ? conn.pg->error()
-                  : StatusFromSqlState(
-                        PQresultErrorField(result, PG_DIAG_SQLSTATE) != nullptr
-                            ? PQresultErrorField(result, PG_DIAG_SQLSTATE)
-                            : "XX000",
-                        "setting up a database connection",
-                        absl::StripTrailingAsciiWhitespace(
-                            PQresultErrorMessage(result)));
+                  : StatusFromSqlState(SqlStateOf(result),
+                                       "setting up a database connection",
+                                       ErrorMessageOf(result));
     }
     if (result != nullptr) PQclear(result);
     if (conn.setup_left > 0) --conn.setup_left;
@@ -856,14 +868,7 @@ void ConnectionPool::Shard::OnResult(Conn& conn, pg_result* result,
       OnConnectFailed(conn, error, now);
       return;
     }
-    if (conn.setup_left == 0) {
-      conn.ready = true;
-      conn.connected_at = now;
-      conn.idle_since = now;
-      connects_.fetch_add(1);
-      open_connections_.fetch_add(1);
-      pool_.UnblockReconnects();
-    }
+    if (conn.setup_left == 0) MarkReady(conn, now);
     return;
   }
   if (conn.in_flight.empty()) {
@@ -875,10 +880,8 @@ void ConnectionPool::Shard::OnResult(Conn& conn, pg_result* result,
     head.preparing = false;
     if (result == nullptr) return;  // the execution is reported lost next
     if (PQresultStatus(result) != PGRES_COMMAND_OK) {
-      const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-      head.prepare_error_state = state != nullptr ? state : "XX000";
-      head.prepare_error_message = std::string(
-          absl::StripTrailingAsciiWhitespace(PQresultErrorMessage(result)));
+      head.prepare_error_state = std::string(SqlStateOf(result));
+      head.prepare_error_message = std::string(ErrorMessageOf(result));
       conn.prepared[2 * head.statement + (head.batch ? 1 : 0)] = false;
     }
     PQclear(result);
@@ -964,10 +967,7 @@ void ConnectionPool::Shard::OnStatementResult(Conn& conn,
                        "database query aborted by an earlier failure"));
     return;
   }
-  const char* state_field = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-  FailStatement(
-      conn, *sent, state_field != nullptr ? state_field : "XX000",
-      absl::StripTrailingAsciiWhitespace(PQresultErrorMessage(result)));
+  FailStatement(conn, *sent, SqlStateOf(result), ErrorMessageOf(result));
 }
 
 void ConnectionPool::Shard::FailStatement(Conn& conn, Sent& sent,

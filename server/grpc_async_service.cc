@@ -1,7 +1,6 @@
 #include "server/grpc_async_service.h"
 
 #include <google/protobuf/arena.h>
-#include <spdlog/spdlog.h>
 
 #include <string>
 #include <utility>
@@ -118,16 +117,11 @@ class AsyncUnaryCall final : public CallBase {
   }
 
   void Complete(const absl::Status& status) {
-    if (status.code() == absl::StatusCode::kInternal ||
-        status.code() == absl::StatusCode::kUnavailable) {
-      spdlog::error("{} failed: {}: {}", method_,
-                    absl::StatusCodeToString(status.code()),
-                    std::string(status.message()));
-    }
     if (status.ok()) {
       responder_.Finish(*response_, grpc::Status::OK, &finish_tag_);
     } else {
-      responder_.FinishWithError(ToGrpcStatus(status), &finish_tag_);
+      responder_.FinishWithError(FinishedCallStatus(method_, status),
+                                 &finish_tag_);
     }
   }
 

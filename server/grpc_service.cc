@@ -1,7 +1,5 @@
 #include "server/grpc_service.h"
 
-#include <spdlog/spdlog.h>
-
 #include <memory>
 #include <string>
 #include <utility>
@@ -37,13 +35,7 @@ class GrpcTutoringService::Call final : public grpc::ServerUnaryReactor {
 
   // Finishes the call; runs exactly once.
   void Complete(const absl::Status& status) {
-    if (status.code() == absl::StatusCode::kInternal ||
-        status.code() == absl::StatusCode::kUnavailable) {
-      spdlog::error("{} failed: {}: {}", method_,
-                    absl::StatusCodeToString(status.code()),
-                    std::string(status.message()));
-    }
-    Finish(ToGrpcStatus(status));
+    Finish(FinishedCallStatus(method_, status));
   }
 
   void OnCancel() override { context_->Cancel(); }

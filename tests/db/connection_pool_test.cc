@@ -110,6 +110,7 @@ class BlockingLock {
     tx.exec_params("SELECT pg_advisory_lock($1)", key_);
   }
   ~BlockingLock() { Release(); }
+  int64_t key() const { return key_; }
   void Release() {
     if (released_) return;
     released_ = true;
@@ -169,6 +170,16 @@ class ConnectionPoolTest : public ::testing::Test {
 
   // Waits (bounded) until `count` statements of this test's pool wait for
   // a test's lock (count > 0), or until none runs at all (count == 0).
+  // Sends a statement that waits for `lock` and returns true once it runs in
+  // PostgreSQL: with pipeline depth 1 the connection stays busy until the
+  // test releases the lock.
+  bool Occupy(ConnectionPool& pool, const BlockingLock& lock,
+              Outcome& outcome) {
+    pool.Execute(Call(), kWaitForLock, {absl::StrCat(lock.key())},
+                 outcome.Callback());
+    return WaitForRunning(1);
+  }
+
   bool WaitForRunning(int count) {
     if (count == 0) {
       return WaitForActiveQueries(db_->url(), application_name_, 0,
@@ -348,8 +359,7 @@ TEST_F(ConnectionPoolTest, WaitingCallsOfOneStatementShareOneExecution) {
   auto pool = MakePool(options);
   BlockingLock lock(db_->url(), 7002);
   Outcome& blocker = NewOutcome();
-  pool->Execute(Call(), kWaitForLock, {"7002"}, blocker.Callback());
-  ASSERT_TRUE(WaitForRunning(1));
+  ASSERT_TRUE(Occupy(*pool, lock, blocker));
   // While the only pipeline slot is taken, calls wait: duplicates, values
   // the batch form answers with no row, and plain ones.
   const std::vector<int> values = {5, 3, 5, -1, 8, 3, 0, 12, 5};
@@ -400,8 +410,7 @@ TEST_F(ConnectionPoolTest, IdenticalCallsWithoutABatchFormShareOneExecution) {
   Outcome& a = NewOutcome();
   Outcome& b = NewOutcome();
   Outcome& c = NewOutcome();
-  pool->Execute(Call(), kWaitForLock, {"7003"}, blocker.Callback());
-  ASSERT_TRUE(WaitForRunning(1));
+  ASSERT_TRUE(Occupy(*pool, lock, blocker));
   pool->Execute(Call(), kTimesTen, {"4"}, a.Callback());
   pool->Execute(Call(), kTimesTen, {"4"}, b.Callback());
   pool->Execute(Call(), kTimesTen, {"6"}, c.Callback());
@@ -424,8 +433,7 @@ TEST_F(ConnectionPoolTest, ACancelledCallInABatchLeavesTheOthersTheirAnswers) {
   BlockingLock blocker_lock(db_->url(), 7004);
   BlockingLock gate(db_->url(), 7104);
   Outcome& blocker = NewOutcome();
-  pool->Execute(Call(), kWaitForLock, {"7004"}, blocker.Callback());
-  ASSERT_TRUE(WaitForRunning(1));
+  ASSERT_TRUE(Occupy(*pool, blocker_lock, blocker));
   // Three calls wait together, then go out as one batch that waits at the
   // gate.
   auto cancelled_call = Call();
@@ -466,8 +474,7 @@ TEST_F(ConnectionPoolTest, ABatchWhoseCallsAllGaveUpIsCancelled) {
   BlockingLock blocker_lock(db_->url(), 7005);
   BlockingLock gate(db_->url(), 7105);
   Outcome& blocker = NewOutcome();
-  pool->Execute(Call(), kWaitForLock, {"7005"}, blocker.Callback());
-  ASSERT_TRUE(WaitForRunning(1));
+  ASSERT_TRUE(Occupy(*pool, blocker_lock, blocker));
   std::vector<std::shared_ptr<CallContext>> calls = {Call(), Call()};
   Outcome& a = NewOutcome();
   Outcome& b = NewOutcome();
@@ -498,8 +505,7 @@ TEST_F(ConnectionPoolTest, FullQueueIsResourceExhaustedAtOnce) {
   Outcome& running = NewOutcome();
   Outcome& queued = NewOutcome();
   Outcome& rejected = NewOutcome();
-  pool->Execute(Call(), kWaitForLock, {"7015"}, running.Callback());
-  ASSERT_TRUE(WaitForRunning(1));
+  ASSERT_TRUE(Occupy(*pool, lock, running));
   pool->Execute(Call(), kTimesTen, {"1"}, queued.Callback());
   pool->Execute(Call(), kTimesTen, {"2"}, rejected.Callback());
   // Answered inline, while the first still runs.
@@ -518,8 +524,7 @@ TEST_F(ConnectionPoolTest, HighPriorityCallsJumpTheQueueAndAreNotCounted) {
   Outcome& running = NewOutcome();
   Outcome& queued = NewOutcome();
   Outcome& probe = NewOutcome();
-  pool->Execute(Call(), kWaitForLock, {"7006"}, running.Callback());
-  ASSERT_TRUE(WaitForRunning(1));
+  ASSERT_TRUE(Occupy(*pool, lock, running));
   pool->Execute(Call(), kTimesTen, {"1"}, queued.Callback());
   pool->Execute(Call(), kBackendPid, {}, probe.Callback(),
                 ConnectionPool::Priority::kHigh);
@@ -641,8 +646,7 @@ TEST_F(ConnectionPoolTest, CancelWhileQueuedAnswersPromptly) {
   BlockingLock lock(db_->url(), 7012);
   Outcome& running = NewOutcome();
   Outcome& waiting = NewOutcome();
-  pool->Execute(Call(), kWaitForLock, {"7012"}, running.Callback());
-  ASSERT_TRUE(WaitForRunning(1));
+  ASSERT_TRUE(Occupy(*pool, lock, running));
   auto call = Call();
   pool->Execute(call, kTimesTen, {"1"}, waiting.Callback());
   const absl::Time cancelled_at = absl::Now();
@@ -759,8 +763,7 @@ TEST_F(ConnectionPoolTest, ShutdownFailsWaitingCallsAndRejectsNewOnes) {
   Outcome& running = NewOutcome();
   Outcome& queued = NewOutcome();
   Outcome& late = NewOutcome();
-  pool->Execute(Call(), kWaitForLock, {"7014"}, running.Callback());
-  ASSERT_TRUE(WaitForRunning(1));
+  ASSERT_TRUE(Occupy(*pool, lock, running));
   pool->Execute(Call(), kTimesTen, {"1"}, queued.Callback());
   // Shutdown waits for the running statement, which waits for the lock.
   std::thread shutdown([&pool] { pool->Shutdown(); });

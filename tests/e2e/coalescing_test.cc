@@ -5,6 +5,7 @@
 // call must get exactly the answer a call of its own gets: compared with
 // plain SQL and with the independent streak oracle. The pool's counters show
 // that batching happened.
+#include <functional>
 #include <memory>
 #include <pqxx/pqxx>
 #include <random>
@@ -32,8 +33,23 @@ constexpr char kApplicationName[] = "tutoring-coalescing-test";
 constexpr int kUsers = 3000;
 
 // One asynchronous call and its outcome.
+using Async = v1::TutoringService::Stub::async_interface;
+
 template <typename Request, typename Response>
 struct Pending {
+  // Starts `method` (e.g. &Async::GetUserRole) with the request as it is now
+  // and a 60 s deadline; `done` is notified with the call's status.
+  using Method = void (Async::*)(grpc::ClientContext*, const Request*,
+                                 Response*, std::function<void(grpc::Status)>);
+  void Start(v1::TutoringService::Stub& stub, Method method) {
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    (stub.async()->*method)(&context, &request, &response,
+                            [this](grpc::Status s) {
+                              status = std::move(s);
+                              done.Notify();
+                            });
+  }
+
   grpc::ClientContext context;
   Request request;
   Response response;
@@ -82,14 +98,7 @@ class CoalescingTest : public ::testing::Test {
         : connection_(url), tx_(connection_) {
       tx_.exec0("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
       blocker_.request.set_user_id(1);
-      blocker_.context.set_deadline(
-          absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
-      harness.stub().async()->GetUserRole(&blocker_.context, &blocker_.request,
-                                          &blocker_.response,
-                                          [this](grpc::Status s) {
-                                            blocker_.status = std::move(s);
-                                            blocker_.done.Notify();
-                                          });
+      blocker_.Start(harness.stub(), &Async::GetUserRole);
       EXPECT_EQ(WaitForLockWaiters(url, kApplicationName, 1, absl::Seconds(10)),
                 1);
     }
@@ -151,14 +160,7 @@ TEST_F(CoalescingTest, ConcurrentGetUserRoleCallsGetTheirOwnAnswers) {
       calls.push_back(std::make_unique<Call>());
       Call* call = calls.back().get();
       call->request.set_user_id(id);
-      call->context.set_deadline(
-          absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
-      harness_->stub().async()->GetUserRole(&call->context, &call->request,
-                                            &call->response,
-                                            [call](grpc::Status s) {
-                                              call->status = std::move(s);
-                                              call->done.Notify();
-                                            });
+      call->Start(harness_->stub(), &Async::GetUserRole);
     }
     ASSERT_TRUE(WaitForWaiting(static_cast<int>(ids.size())));
   }
@@ -225,14 +227,7 @@ TEST_F(CoalescingTest, ConcurrentGetStreakCallsGetTheirOwnAnswers) {
       if (a.as_of != absl::InfiniteFuture()) {
         *call->request.mutable_as_of() = ToTimestamp(a.as_of);
       }
-      call->context.set_deadline(
-          absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
-      harness_->stub().async()->GetStreak(&call->context, &call->request,
-                                          &call->response,
-                                          [call](grpc::Status s) {
-                                            call->status = std::move(s);
-                                            call->done.Notify();
-                                          });
+      call->Start(harness_->stub(), &Async::GetStreak);
     }
     ASSERT_TRUE(WaitForWaiting(static_cast<int>(ids.size())));
   }

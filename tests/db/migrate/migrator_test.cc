@@ -130,6 +130,17 @@ bool IsReady(const std::future<absl::Status>& call, absl::Duration timeout) {
          std::future_status::ready;
 }
 
+// Up and Verify both refuse (FAILED_PRECONDITION) and name `file`.
+void ExpectUpAndVerifyRefuseNaming(const Migrator& migrator,
+                                   const std::string& file) {
+  const absl::Status up = migrator.Up(std::nullopt);
+  EXPECT_EQ(up.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(up.message(), HasSubstr(file));
+  const absl::Status verify = migrator.Verify();
+  EXPECT_EQ(verify.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(verify.message(), HasSubstr(file));
+}
+
 class MigratorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -323,12 +334,7 @@ TEST_F(MigratorTest, EditedAppliedFileMakesUpAndVerifyFailNamingIt) {
             /*append=*/true);
 
   const Migrator migrator = MakeMigrator(dir.path());
-  const absl::Status up = migrator.Up(std::nullopt);
-  EXPECT_EQ(up.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(up.message(), HasSubstr("0001_create_schema.up.sql"));
-  const absl::Status verify = migrator.Verify();
-  EXPECT_EQ(verify.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(verify.message(), HasSubstr("0001_create_schema.up.sql"));
+  ExpectUpAndVerifyRefuseNaming(migrator, "0001_create_schema.up.sql");
   const absl::Status down = migrator.Down(DownTarget::ToVersion(0));
   EXPECT_EQ(down.code(), absl::StatusCode::kFailedPrecondition);
   // Refused before doing anything: 0002 is still pending, 0001 still there.
@@ -347,12 +353,7 @@ TEST_F(MigratorTest, MissingAppliedFileMakesUpAndVerifyFailNamingIt) {
   std::filesystem::remove(shorter.File("0002_db_opt_indexes.down.sql"));
 
   const Migrator migrator = MakeMigrator(shorter.path());
-  const absl::Status up = migrator.Up(std::nullopt);
-  EXPECT_EQ(up.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(up.message(), HasSubstr("0002_db_opt_indexes.up.sql"));
-  const absl::Status verify = migrator.Verify();
-  EXPECT_EQ(verify.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(verify.message(), HasSubstr("0002_db_opt_indexes.up.sql"));
+  ExpectUpAndVerifyRefuseNaming(migrator, "0002_db_opt_indexes.up.sql");
   EXPECT_EQ(migrator.Down(DownTarget::Steps(1)).code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2"));
