@@ -143,6 +143,8 @@ class ConnectionPool::Shard final : public CancelListener {
                          pg_result* result);
   void FailStatement(Conn& conn, Sent& sent, absl::string_view state,
                      absl::string_view message);
+  // Tells options_.observer how the execution went.
+  void ObserveStatement(const Sent& sent, const pg_result* result);
   void OnConnectFailed(Conn& conn, const absl::Status& error, absl::Time now);
   void CloseConnection(Conn& conn);
   // The session setup is done: the connection takes statements.
@@ -752,6 +754,9 @@ void ConnectionPool::Shard::Send(Conn& conn, std::unique_ptr<Sent> sent,
         pool_.waiting_.fetch_sub(1, std::memory_order_relaxed);
         job->counted_waiting = false;
       }
+      if (options_.observer != nullptr) {
+        options_.observer->CallSent(now - job->enqueued);
+      }
       ++calls;
     }
   }
@@ -828,6 +833,7 @@ void ConnectionPool::Shard::HandleIo(Conn& conn, absl::Time now) {
       if (!conn.ready) {
         OnConnectFailed(conn, conn.pg->error(), now);
       } else {
+        if (options_.observer != nullptr) options_.observer->ConnectionLost();
         CloseConnection(conn);
       }
       return;
@@ -904,6 +910,7 @@ void ConnectionPool::Shard::OnResult(Conn& conn, pg_result* result,
 void ConnectionPool::Shard::OnStatementResult(Conn& conn,
                                               std::unique_ptr<Sent> sent,
                                               pg_result* result) {
+  if (options_.observer != nullptr) ObserveStatement(*sent, result);
   if (result == nullptr) {
     const absl::Status lost =
         conn.pg->error().ok()
@@ -968,6 +975,26 @@ void ConnectionPool::Shard::OnStatementResult(Conn& conn,
     return;
   }
   FailStatement(conn, *sent, SqlStateOf(result), ErrorMessageOf(result));
+}
+
+void ConnectionPool::Shard::ObserveStatement(const Sent& sent,
+                                             const pg_result* result) {
+  absl::string_view state;
+  if (result == nullptr) {
+    state = kSqlStateConnectionFailure;
+  } else if (!sent.prepare_error_state.empty()) {
+    state = sent.prepare_error_state;
+  } else {
+    const ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_PIPELINE_ABORTED) return;  // it never ran
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+      state = SqlStateOf(result);
+    }
+  }
+  int calls = 0;
+  for (const auto& entry : sent.entries) calls += static_cast<int>(entry.size());
+  options_.observer->StatementDone(sent.statement, sent.batch, calls,
+                                   clock_.Now() - sent.sent_at, state);
 }
 
 void ConnectionPool::Shard::FailStatement(Conn& conn, Sent& sent,

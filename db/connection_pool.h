@@ -79,6 +79,25 @@ struct StatementSpec {
   bool binary_results = false;
 };
 
+// Receives the pool's events, for metrics. Called on the shards' threads,
+// so it must be thread-safe and quick: no blocking, no calls into the pool.
+class PoolObserver {
+ public:
+  virtual ~PoolObserver() = default;
+  // A call's statement was sent after the call waited `waited` for room.
+  virtual void CallSent(absl::Duration waited) = 0;
+  // Execution of statement number `statement` (an index into
+  // PoolOptions::statements; `batch`: its batch form, answering `calls`
+  // calls) ended after `elapsed` on the connection. `sqlstate` is empty when
+  // it succeeded, else the error's SQLSTATE ("08006" when the connection
+  // broke before the answer).
+  virtual void StatementDone(int statement, bool batch, int calls,
+                             absl::Duration elapsed,
+                             absl::string_view sqlstate) = 0;
+  // An open connection broke (one the pool closes itself is not reported).
+  virtual void ConnectionLost() = 0;
+};
+
 struct PoolOptions {
   // libpq connection string, URI (postgresql://...) or key=value form.
   // connect_timeout and fallback_application_name are added when absent.
@@ -116,6 +135,9 @@ struct PoolOptions {
   // for still runs (one that reaches the server between statements is
   // dropped by it).
   absl::Duration cancel_repeat = absl::Milliseconds(100);
+  // Told about waits, statements and lost connections; not owned, may be
+  // null, must outlive the pool.
+  PoolObserver* observer = nullptr;
   // Reported as application_name in pg_stat_activity.
   std::string application_name = "tutoring";
   // Commands run once on each new connection (e.g. SET ...).

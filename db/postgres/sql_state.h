@@ -12,6 +12,8 @@ namespace tutoring::db {
 // (the server sends the same code for both; only the sender of the cancel
 // request knows which it was). libpqxx 6.4 has no exception class for it.
 inline constexpr absl::string_view kSqlStateQueryCanceled = "57014";
+// connection_failure: what a connection that broke mid-statement reports.
+inline constexpr absl::string_view kSqlStateConnectionFailure = "08006";
 
 // A Status for a statement that failed with SQLSTATE `state`; the message is
 // "<context>: <what> (SQLSTATE <state>)":
