@@ -45,7 +45,10 @@ ensure_bench_db() {
 # $server_port once health reports SERVING.
 start_server() {
   : >"$work/server.log"
-  "$server_bin" --listen=127.0.0.1:0 --database-url="$(bench_url)" "$@" \
+  # No access log unless a benchmark asks for it (--access-log-sample=1):
+  # the figures in docs/PERFORMANCE.md are for the service, not its log.
+  "$server_bin" --listen=127.0.0.1:0 --admin-listen=127.0.0.1:0 \
+    --access-log-sample=0 --database-url="$(bench_url)" "$@" \
     2>"$work/server.log" &
   server_pid=$!
   server_port=""

@@ -1,8 +1,8 @@
 #include "server/grpc_status.h"
 
-#include <spdlog/spdlog.h>
-
 #include <string>
+
+#include "absl/strings/str_cat.h"
 
 namespace tutoring::server {
 
@@ -14,15 +14,44 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-grpc::Status FinishedCallStatus(absl::string_view method,
+grpc::Status FinishedCallStatus(absl::string_view /*method*/,
                                 const absl::Status& status) {
-  if (status.code() == absl::StatusCode::kInternal ||
-      status.code() == absl::StatusCode::kUnavailable) {
-    spdlog::error("{} failed: {}: {}", std::string(method),
-                  absl::StatusCodeToString(status.code()),
-                  std::string(status.message()));
-  }
   return ToGrpcStatus(status);
+}
+
+bool HidesDetails(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::DATA_LOSS:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string CallerMessage(grpc::StatusCode code, absl::string_view request_id) {
+  absl::string_view what;
+  switch (code) {
+    case grpc::StatusCode::UNAVAILABLE:
+      what =
+          "the service cannot reach its database right now; the call is safe "
+          "to retry";
+      break;
+    case grpc::StatusCode::ABORTED:
+      what = "the database gave up on the query; the call is safe to retry";
+      break;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      what = "the service's database is not in the state it needs";
+      break;
+    default:
+      what = "the service failed to answer (internal error)";
+      break;
+  }
+  return absl::StrCat(what, " (request id ", request_id, ")");
 }
 
 }  // namespace tutoring::server

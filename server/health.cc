@@ -48,14 +48,25 @@ bool HealthReporter::serving() const {
   return serving_;
 }
 
+bool HealthReporter::ready() const {
+  absl::MutexLock lock(&mu_);
+  return serving_ && !stopping_;
+}
+
+bool HealthReporter::live() const {
+  absl::MutexLock lock(&mu_);
+  return !stopping_;
+}
+
 void HealthReporter::Report(bool serving) {
-  if (serving != serving_) {
+  if (serving != serving_ || (!reported_ && probe_ > 0)) {
     if (serving) {
       spdlog::info("database answers: health SERVING");
     } else {
       spdlog::warn("database does not answer: health NOT_SERVING ({})",
                    answer_.ToString());
     }
+    reported_ = probe_ > 0;
   }
   serving_ = serving;
   health_.SetServingStatus("", serving);

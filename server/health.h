@@ -47,6 +47,10 @@ class HealthReporter {
 
   // Whether the last probe succeeded.
   bool serving() const ABSL_LOCKS_EXCLUDED(mu_);
+  // What the health service reports for kTutoringServiceName (readiness:
+  // serving and not stopped) and for kLivenessServiceName (not stopped).
+  bool ready() const ABSL_LOCKS_EXCLUDED(mu_);
+  bool live() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);
@@ -62,6 +66,9 @@ class HealthReporter {
   absl::CondVar cv_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool serving_ ABSL_GUARDED_BY(mu_) = false;
+  // Whether a probe's outcome was logged yet: the first one is, SERVING or
+  // not, so a server started while the database is down says so.
+  bool reported_ ABSL_GUARDED_BY(mu_) = false;
   // Results of probes, by sequence number; a late answer to an older probe
   // is ignored.
   uint64_t probe_ ABSL_GUARDED_BY(mu_) = 0;

@@ -1,9 +1,8 @@
 // tutoring-server: serves tutoring.v1.TutoringService over gRPC from a
 // PostgreSQL database. The only place that reads flags and environment.
-#include <grpc/support/log.h>
+#include <prometheus/registry.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -20,6 +19,10 @@
 #include "db/connection_pool.h"
 #include "db/pg_repository.h"
 #include "db/postgres/connection_string.h"
+#include "server/admin_http.h"
+#include "server/call_telemetry.h"
+#include "server/logging.h"
+#include "server/metrics.h"
 #include "server/page_token.h"
 #include "server/server.h"
 #include "server/time_zones.h"
@@ -95,6 +98,18 @@ ABSL_FLAG(std::string, page_token_key, "",
           "secret for signing page tokens (env PAGE_TOKEN_KEY); when empty a "
           "random key per process is used and tokens do not survive a "
           "restart or move between replicas");
+ABSL_FLAG(std::string, admin_listen,
+          tutoring::server::AdminHttpOptions().listen_address,
+          "host:port of the admin HTTP port serving /metrics (Prometheus), "
+          "/healthz and /readyz (env ADMIN_LISTEN); empty turns it off");
+ABSL_FLAG(std::string, log_format, "json",
+          "json (one object per line) or text (env LOG_FORMAT)");
+ABSL_FLAG(std::string, log_level, "info",
+          "trace, debug, info, warn, error, critical or off (env LOG_LEVEL)");
+ABSL_FLAG(double, access_log_sample,
+          tutoring::server::CallTelemetryOptions().access_log_sample,
+          "share of OK calls (0..1) that get an access log line; failed "
+          "calls always do, rate-limited (env ACCESS_LOG_SAMPLE)");
 ABSL_FLAG(std::string, tzdata, "/usr/share/zoneinfo/tzdata.zi",
           "tzdata.zi file listing the accepted IANA time zone names "
           "(env TZDATA_FILE)");
@@ -124,24 +139,11 @@ constexpr tutoring::FlagFromEnv kEnvironment[] = {
     {"shutdown_grace", "SHUTDOWN_GRACE_PERIOD"},
     {"page_token_key", "PAGE_TOKEN_KEY"},
     {"tzdata", "TZDATA_FILE"},
+    {"admin_listen", "ADMIN_LISTEN"},
+    {"log_format", "LOG_FORMAT"},
+    {"log_level", "LOG_LEVEL"},
+    {"access_log_sample", "ACCESS_LOG_SAMPLE"},
 };
-
-// gRPC's own log lines, through the server's logger: one line each, in the
-// same format.
-void LogFromGrpc(gpr_log_func_args* args) {
-  const std::string message = tutoring::OneLine(args->message);
-  switch (args->severity) {
-    case GPR_LOG_SEVERITY_ERROR:
-      spdlog::error("grpc: {} ({}:{})", message, args->file, args->line);
-      break;
-    case GPR_LOG_SEVERITY_INFO:
-      spdlog::info("grpc: {}", message);
-      break;
-    default:
-      spdlog::debug("grpc: {}", message);
-      break;
-  }
-}
 
 // Startup failures: a bad flag value is a usage error (exit 64, one line);
 // anything else is logged and exits 1.
@@ -201,6 +203,11 @@ void CheckFlags() {
       RequireNonNegative("drain-delay", absl::GetFlag(FLAGS_drain_delay)));
   ExitIfUsageError(RequireNonNegative("shutdown-grace",
                                       absl::GetFlag(FLAGS_shutdown_grace)));
+  const double sample = absl::GetFlag(FLAGS_access_log_sample);
+  if (!(sample >= 0 && sample <= 1)) {
+    tutoring::ExitUsageError(absl::StrCat(
+        "--access-log-sample must be between 0 and 1, got ", sample));
+  }
 }
 
 }  // namespace
@@ -228,18 +235,25 @@ int main(int argc, char** argv) {
           "help; the command line wins.",
           kEnvironment)
           .positional;
+  tutoring::RealClock clock;
   // Logs go to stderr (stdout stays free for tools that wrap the server).
-  spdlog::set_default_logger(spdlog::stderr_color_mt("tutoring-server"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",
-                      spdlog::pattern_time_type::utc);
-  gpr_set_log_function(&LogFromGrpc);
+  tutoring::server::LogOptions log_options;
+  {
+    absl::StatusOr<tutoring::server::LogFormat> format =
+        tutoring::server::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
+    tutoring::ExitIfUsageError(format.status());
+    absl::StatusOr<spdlog::level::level_enum> level =
+        tutoring::server::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+    tutoring::ExitIfUsageError(level.status());
+    log_options.format = *format;
+    log_options.level = *level;
+  }
+  tutoring::server::InstallLogging(log_options, clock);
   if (!args.empty()) {
     tutoring::ExitUsageError(
         absl::StrCat("unexpected argument '", args[0], "'"));
   }
   CheckFlags();
-
-  tutoring::RealClock clock;
 
   absl::StatusOr<tutoring::server::TimeZoneNames> zones =
       tutoring::server::TimeZoneNames::LoadFromFile(
@@ -271,11 +285,18 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_database_max_lifetime);
   pool_options.connect_timeout = absl::GetFlag(FLAGS_database_connect_timeout);
   pool_options.application_name = "tutoring-server";
+  tutoring::db::PoolOptions configured =
+      tutoring::db::PgRepository::ConfigurePool(
+          pool_options, absl::GetFlag(FLAGS_statement_timeout));
+  prometheus::Registry registry;
+  tutoring::server::RegisterBuildInfo(registry, TUTORING_VERSION);
+  tutoring::server::DbMetrics db_metrics(registry, configured.statements);
+  configured.observer = &db_metrics;
+  tutoring::server::CallTelemetryOptions telemetry_options;
+  telemetry_options.access_log_sample = absl::GetFlag(FLAGS_access_log_sample);
+  tutoring::server::CallTelemetry telemetry(registry, clock, telemetry_options);
   absl::StatusOr<std::unique_ptr<tutoring::db::ConnectionPool>> pool =
-      tutoring::db::ConnectionPool::Create(
-          tutoring::db::PgRepository::ConfigurePool(
-              pool_options, absl::GetFlag(FLAGS_statement_timeout)),
-          clock);
+      tutoring::db::ConnectionPool::Create(std::move(configured), clock);
   if (!pool.ok()) return Fail(pool.status());
   tutoring::db::PgRepository repository(**pool);
 
@@ -291,6 +312,7 @@ int main(int argc, char** argv) {
   server_options.health.timeout = absl::GetFlag(FLAGS_health_timeout);
   server_options.drain_delay = absl::GetFlag(FLAGS_drain_delay);
   server_options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  server_options.telemetry = &telemetry;
   absl::StatusOr<std::unique_ptr<tutoring::server::TutoringServer>> server =
       tutoring::server::TutoringServer::Start(server_options, repository,
                                               tokens, *zones, clock);
@@ -312,12 +334,32 @@ int main(int argc, char** argv) {
       zones->size(),
       random_token_key ? "random (tokens die with the process)" : "configured");
 
+  tutoring::server::PoolCollector pool_collector(**pool);
+  tutoring::server::ProcessCollector process_collector;
+  std::unique_ptr<tutoring::server::AdminHttpServer> admin;
+  if (const std::string admin_listen = absl::GetFlag(FLAGS_admin_listen);
+      !admin_listen.empty()) {
+    tutoring::server::AdminHttpOptions admin_options;
+    admin_options.listen_address = admin_listen;
+    tutoring::server::TutoringServer* serving = server->get();
+    absl::StatusOr<std::unique_ptr<tutoring::server::AdminHttpServer>> started =
+        tutoring::server::AdminHttpServer::Start(
+            admin_options, {&registry, &pool_collector, &process_collector},
+            [serving] { return serving->live(); },
+            [serving] { return serving->ready(); });
+    if (!started.ok()) return Fail(started.status());
+    admin = *std::move(started);
+    spdlog::info("admin HTTP (/metrics, /healthz, /readyz) on {} (admin port {})",
+                 admin_listen, admin->port());
+  }
+
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("received {}: stopping (grace {})",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                absl::FormatDuration(server_options.shutdown_grace));
   (*server)->Shutdown();
+  admin.reset();
   server->reset();
   (*pool)->Shutdown();
   spdlog::info("tutoring-server stopped");

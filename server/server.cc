@@ -145,6 +145,13 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
   // Two servers on one port would split the traffic (and page tokens signed
   // with per-process keys would fail on the other): refuse to start instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  if (options.telemetry != nullptr) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(options.telemetry->InterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   if (grpc_service != nullptr) {
     builder.RegisterService(grpc_service.get());
   } else {

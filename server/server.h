@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "db/repository.h"
+#include "server/call_telemetry.h"
 #include "server/grpc_async_service.h"
 #include "server/grpc_service.h"
 #include "server/health.h"
@@ -47,6 +48,10 @@ struct ServerOptions {
   // In-flight calls get this long to finish after the listener closes;
   // then they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // Metrics, request ids and the access log for every call (not owned; must
+  // outlive the server). Null: none of that, and callers see the raw
+  // messages of INTERNAL and UNAVAILABLE answers (tests only).
+  CallTelemetry* telemetry = nullptr;
 };
 
 class TutoringServer {
@@ -67,6 +72,11 @@ class TutoringServer {
 
   // The port the server listens on (the chosen one when asked for 0).
   int port() const { return port_; }
+
+  // Readiness (the database answers and no shutdown began) and liveness
+  // (no shutdown began), as the health service reports them.
+  bool ready() const { return health_->ready(); }
+  bool live() const { return health_->live(); }
 
   // Graceful stop: health NOT_SERVING, drain_delay, listener closed,
   // in-flight calls finish (up to shutdown_grace), then returns.

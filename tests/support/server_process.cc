@@ -1,24 +1,56 @@
 #include "tests/support/server_process.h"
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <signal.h>
+
+#include <algorithm>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_database.h"
 
 namespace tutoring::testing {
 
-int ParseServerPort(const std::string& log) {
-  const size_t at = log.find("(port ");
+namespace {
+
+int ParsePortAfter(const std::string& log, const std::string& marker) {
+  const size_t at = log.find(marker);
   if (at == std::string::npos) return 0;
-  const size_t end = log.find(')', at);
+  const size_t start = at + marker.size();
+  const size_t end = log.find(')', start);
   int port = 0;
   if (end == std::string::npos ||
-      !absl::SimpleAtoi(log.substr(at + 6, end - at - 6), &port)) {
+      !absl::SimpleAtoi(log.substr(start, end - start), &port)) {
     return 0;
   }
   return port;
+}
+
+}  // namespace
+
+int ParseServerPort(const std::string& log) {
+  return ParsePortAfter(log, "(port ");
+}
+
+int ParseAdminPort(const std::string& log) {
+  return ParsePortAfter(log, "(admin port ");
+}
+
+std::vector<std::string> NonJsonLines(const std::string& log) {
+  std::vector<std::string> bad;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    google::protobuf::Struct parsed;
+    if (line.front() != '{' ||
+        !google::protobuf::util::JsonStringToMessage(
+             google::protobuf::StringPiece(line.data(), line.size()), &parsed)
+             .ok()) {
+      bad.emplace_back(line);
+    }
+  }
+  return bad;
 }
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(
@@ -27,9 +59,12 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(
   std::vector<std::string> argv = {BinaryPath("TUTORING_SERVER_BIN"),
                                    "--listen=127.0.0.1:0"};
   argv.insert(argv.end(), flags.begin(), flags.end());
-  auto server = std::unique_ptr<ServerProcess>(
-      new ServerProcess(std::make_unique<Subprocess>(
-          argv, std::vector<std::string>{"DATABASE_URL=" + database_url})));
+  const bool json_log =
+      std::find(flags.begin(), flags.end(), "--log-format=text") == flags.end();
+  auto server = std::unique_ptr<ServerProcess>(new ServerProcess(
+      std::make_unique<Subprocess>(
+          argv, std::vector<std::string>{"DATABASE_URL=" + database_url}),
+      json_log));
   Subprocess& process = *server->process_;
   const absl::Duration kStartTimeout = absl::Seconds(30);
   if (!process.WaitForErr("(port ", kStartTimeout) ||
@@ -49,6 +84,12 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(
 ServerProcess::~ServerProcess() {
   process_->Signal(SIGKILL);
   process_->Wait();
+  if (json_log_) {
+    for (const std::string& line : NonJsonLines(process_->Err())) {
+      ADD_FAILURE() << "tutoring-server wrote a line that is not JSON: "
+                    << line;
+    }
+  }
 }
 
 std::string ServerProcess::target() const {

@@ -25,7 +25,9 @@ class ServerProcess {
 
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
-  // Kills a server still running (SIGKILL).
+  // Kills a server still running (SIGKILL), and records a test failure for
+  // every line it wrote to stderr that is not one JSON object (unless it
+  // was started with --log-format=text).
   ~ServerProcess();
 
   int port() const { return port_; }
@@ -37,15 +39,22 @@ class ServerProcess {
   std::optional<ProcessResult> Stop(absl::Duration timeout);
 
  private:
-  explicit ServerProcess(std::unique_ptr<Subprocess> process)
-      : process_(std::move(process)) {}
+  ServerProcess(std::unique_ptr<Subprocess> process, bool json_log)
+      : process_(std::move(process)), json_log_(json_log) {}
 
   std::unique_ptr<Subprocess> process_;
+  const bool json_log_;
   int port_ = 0;
 };
 
 // The port in tutoring-server's start line ("... (port N) ..."), or 0.
 int ParseServerPort(const std::string& log);
+// The admin HTTP port in its log ("... (admin port N) ..."), or 0.
+int ParseAdminPort(const std::string& log);
+
+// The lines of `log` that are not a JSON object each (parsed with
+// protobuf's JSON parser, into google.protobuf.Struct).
+std::vector<std::string> NonJsonLines(const std::string& log);
 
 }  // namespace tutoring::testing
 

@@ -1,0 +1,254 @@
+#include "server/metrics.h"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+
+namespace tutoring::server {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries& SecondsBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+      0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
+  return *buckets;
+}
+
+prometheus::MetricFamily Family(std::string name, std::string help,
+                                prometheus::MetricType type) {
+  prometheus::MetricFamily family;
+  family.name = std::move(name);
+  family.help = std::move(help);
+  family.type = type;
+  return family;
+}
+
+prometheus::MetricFamily Single(std::string name, std::string help,
+                                prometheus::MetricType type, double value) {
+  prometheus::MetricFamily family =
+      Family(std::move(name), std::move(help), type);
+  prometheus::ClientMetric metric;
+  if (type == prometheus::MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  family.metric.push_back(std::move(metric));
+  return family;
+}
+
+int CountOpenFds() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int count = 0;
+  while (const dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  closedir(dir);
+  return count - 1;  // the directory's own descriptor
+}
+
+}  // namespace
+
+DbMetrics::DbMetrics(prometheus::Registry& registry,
+                     const std::vector<db::StatementSpec>& statements)
+    : wait_seconds_(prometheus::BuildHistogram()
+                        .Name("tutoring_db_wait_seconds")
+                        .Help("Time a call waited for room on a database "
+                              "connection before its statement was sent.")
+                        .Register(registry)
+                        .Add({}, SecondsBuckets())),
+      batch_size_(prometheus::BuildHistogram()
+                      .Name("tutoring_db_batch_size")
+                      .Help("Calls answered by one execution of a batch "
+                            "(coalesced) statement.")
+                      .Register(registry)
+                      .Add({}, prometheus::Histogram::BucketBoundaries{
+                                   2, 4, 8, 16, 32, 64, 128, 256})),
+      connection_losses_(
+          prometheus::BuildCounter()
+              .Name("tutoring_db_connection_losses_total")
+              .Help("Open database connections that broke (each is "
+                    "replaced by a reconnect).")
+              .Register(registry)
+              .Add({})),
+      errors_(prometheus::BuildCounter()
+                  .Name("tutoring_db_errors_total")
+                  .Help("Statements that failed, by SQLSTATE class (the "
+                        "first two characters).")
+                  .Register(registry)) {
+  auto& seconds = prometheus::BuildHistogram()
+                      .Name("tutoring_db_statement_seconds")
+                      .Help("Execution time of a statement on its connection "
+                            "(sent to answered), by statement and form.")
+                      .Register(registry);
+  for (const db::StatementSpec& spec : statements) {
+    statement_seconds_.push_back(&seconds.Add(
+        {{"statement", spec.name}, {"form", "single"}}, SecondsBuckets()));
+    statement_seconds_.push_back(
+        spec.batch_sql.empty()
+            ? nullptr
+            : &seconds.Add({{"statement", spec.name}, {"form", "batch"}},
+                           SecondsBuckets()));
+  }
+}
+
+void DbMetrics::CallSent(absl::Duration waited) {
+  wait_seconds_.Observe(absl::ToDoubleSeconds(waited));
+}
+
+void DbMetrics::StatementDone(int statement, bool batch, int calls,
+                              absl::Duration elapsed,
+                              absl::string_view sqlstate) {
+  const size_t slot = 2 * static_cast<size_t>(statement) + (batch ? 1 : 0);
+  if (statement >= 0 && slot < statement_seconds_.size() &&
+      statement_seconds_[slot] != nullptr) {
+    statement_seconds_[slot]->Observe(absl::ToDoubleSeconds(elapsed));
+  }
+  if (batch) batch_size_.Observe(calls);
+  if (sqlstate.empty()) return;
+  const std::string sql_class(sqlstate.substr(0, 2));
+  prometheus::Counter* counter;
+  {
+    absl::MutexLock lock(&mu_);
+    prometheus::Counter*& slot_counter = errors_by_class_[sql_class];
+    if (slot_counter == nullptr) {
+      slot_counter = &errors_.Add({{"sqlstate_class", sql_class}});
+    }
+    counter = slot_counter;
+  }
+  counter->Increment();
+}
+
+void DbMetrics::ConnectionLost() { connection_losses_.Increment(); }
+
+std::vector<prometheus::MetricFamily> PoolCollector::Collect() const {
+  using prometheus::MetricType;
+  const db::PoolStats stats = pool_.Stats();
+  std::vector<prometheus::MetricFamily> families;
+  prometheus::MetricFamily connections =
+      Family("tutoring_db_connections",
+             "Open database connections: busy (statements in flight) or idle.",
+             MetricType::Gauge);
+  for (const auto& [state, value] :
+       {std::pair<const char*, int>{"busy", stats.busy},
+        std::pair<const char*, int>{"idle",
+                                    stats.open_connections - stats.busy}}) {
+    prometheus::ClientMetric metric;
+    metric.label.push_back({"state", state});
+    metric.gauge.value = value;
+    connections.metric.push_back(std::move(metric));
+  }
+  families.push_back(std::move(connections));
+  families.push_back(Single("tutoring_db_connections_open",
+                            "Open database connections.", MetricType::Gauge,
+                            stats.open_connections));
+  families.push_back(Single("tutoring_db_queue_length",
+                            "Calls waiting for room on a connection.",
+                            MetricType::Gauge, stats.waiting));
+  families.push_back(Single("tutoring_db_connects_total",
+                            "Database connections opened.",
+                            MetricType::Counter, stats.connects));
+  families.push_back(Single("tutoring_db_connect_failures_total",
+                            "Failed attempts to open a database connection.",
+                            MetricType::Counter, stats.connect_failures));
+  families.push_back(Single("tutoring_db_statements_sent_total",
+                            "Statement executions sent to the database.",
+                            MetricType::Counter, stats.statements_sent));
+  families.push_back(Single("tutoring_db_batches_sent_total",
+                            "Executions of batch forms, each answering "
+                            "several calls.",
+                            MetricType::Counter, stats.batches_sent));
+  families.push_back(Single("tutoring_db_calls_batched_total",
+                            "Calls answered by batch executions.",
+                            MetricType::Counter, stats.calls_batched));
+  families.push_back(Single("tutoring_db_cancels_sent_total",
+                            "Cancel requests sent to the database.",
+                            MetricType::Counter, stats.cancels_sent));
+  return families;
+}
+
+std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
+  using prometheus::MetricType;
+  std::vector<prometheus::MetricFamily> families;
+  // /proc/self/stat: the fields after the command name's closing paren.
+  std::ifstream stat_file("/proc/self/stat");
+  std::stringstream buffer;
+  buffer << stat_file.rdbuf();
+  const std::string stat = buffer.str();
+  const size_t paren = stat.rfind(')');
+  if (paren != std::string::npos) {
+    const std::vector<absl::string_view> fields =
+        absl::StrSplit(absl::string_view(stat).substr(paren + 2), ' ');
+    // Field numbers from proc(5), minus 3 (pid, comm, and 1-based).
+    auto field = [&](size_t number) -> double {
+      double value = 0;
+      if (number - 3 < fields.size()) {
+        (void)absl::SimpleAtod(fields[number - 3], &value);
+      }
+      return value;
+    };
+    const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+    const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+    families.push_back(Single("process_cpu_seconds_total",
+                              "Total user and system CPU time spent in "
+                              "seconds.",
+                              MetricType::Counter,
+                              (field(14) + field(15)) / ticks));
+    families.push_back(Single("process_threads", "Number of OS threads.",
+                              MetricType::Gauge, field(20)));
+    families.push_back(Single("process_virtual_memory_bytes",
+                              "Virtual memory size in bytes.",
+                              MetricType::Gauge, field(23)));
+    families.push_back(Single("process_resident_memory_bytes",
+                              "Resident memory size in bytes.",
+                              MetricType::Gauge, field(24) * page));
+    // Start time: boot time + starttime ticks.
+    std::ifstream proc_stat("/proc/stat");
+    std::string line;
+    double boot_time = 0;
+    while (std::getline(proc_stat, line)) {
+      if (absl::StartsWith(line, "btime ")) {
+        (void)absl::SimpleAtod(absl::string_view(line).substr(6), &boot_time);
+        break;
+      }
+    }
+    families.push_back(Single("process_start_time_seconds",
+                              "Start time of the process since unix epoch in "
+                              "seconds.",
+                              MetricType::Gauge,
+                              boot_time + field(22) / ticks));
+  }
+  families.push_back(Single("process_open_fds",
+                            "Number of open file descriptors.",
+                            MetricType::Gauge, CountOpenFds()));
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    families.push_back(Single("process_max_fds",
+                              "Maximum number of open file descriptors.",
+                              MetricType::Gauge,
+                              static_cast<double>(limit.rlim_cur)));
+  }
+  return families;
+}
+
+void RegisterBuildInfo(prometheus::Registry& registry,
+                       const std::string& version) {
+  prometheus::BuildGauge()
+      .Name("tutoring_build_info")
+      .Help("Always 1; the labels say which build is running.")
+      .Register(registry)
+      .Add({{"version", version}})
+      .Set(1);
+}
+
+}  // namespace tutoring::server
