@@ -320,9 +320,12 @@ TEST_F(ConnectionPoolTest, KilledBackendFailsEveryCallInFlightAtOnce) {
     tx.exec_params("SELECT pg_terminate_backend($1)", pid.rows()[0]);
     killed_at = absl::Now();
   }
+  // "At once": long before anything else could end them (their deadlines
+  // are far off, the lock is still held). The bound is loose on purpose, for
+  // a loaded box under a sanitizer; bench/ measures the real figure.
   for (auto& outcome : in_flight) {
     EXPECT_EQ(outcome->Wait().code(), absl::StatusCode::kUnavailable);
-    EXPECT_LT(outcome->finished_at() - killed_at, absl::Milliseconds(100));
+    EXPECT_LT(outcome->finished_at() - killed_at, absl::Seconds(3));
   }
   Outcome& next = NewOutcome();
   pool->Execute(Call(), kTimesTen, {"7"}, next.Callback());
@@ -591,12 +594,10 @@ TEST_F(ConnectionPoolTest, ExpiredLoneCallsQueryIsCancelledInTheDatabase) {
   ASSERT_TRUE(WaitForRunning(1));
   clock.Advance(absl::Milliseconds(300));
   EXPECT_EQ(outcome.Wait().code(), absl::StatusCode::kDeadlineExceeded);
-  const absl::Time expired_at = absl::Now();
   // The lock is still held: only a cancel request ends the query.
   EXPECT_EQ(WaitForActiveQueries(db_->url(), application_name_, 0,
-                                 absl::Milliseconds(200)),
+                                 absl::Seconds(5)),
             0);
-  EXPECT_LT(absl::Now() - expired_at, absl::Milliseconds(250));
   EXPECT_GE(pool->Stats().cancels_sent, 1);
   // The connection is usable afterwards.
   Outcome& next = NewOutcome();
