@@ -196,3 +196,58 @@ test("the bearer token reaches the server", async () => {
     server.close();
   }
 });
+
+test("TLS: a client trusting the CA gets answers, mutual TLS sends its certificate", async () => {
+  const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "tutoring-tls-"));
+  const openssl = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  try {
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=ca",
+            "-keyout", "ca-key.pem", "-out", "ca.pem");
+    writeFileSync(join(dir, "san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+    for (const name of ["server", "client"]) {
+      openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${name}`,
+              "-keyout", `${name}-key.pem`, "-out", `${name}.csr`);
+      openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem",
+              "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", `${name}.pem`);
+    }
+    const pem = (f) => readFileSync(join(dir, f));
+    let peer;
+    const handler = connectNodeAdapter({
+      grpc: true, connect: false, grpcWeb: false,
+      routes(router) {
+        router.service(TutoringService, {
+          async getUserRole(request) {
+            return { userId: request.userId, role: Role.STUDENT, isActive: true };
+          },
+        });
+      },
+    });
+    const server = http2.createSecureServer({
+      key: pem("server-key.pem"), cert: pem("server.pem"), ca: pem("ca.pem"),
+      requestCert: true, rejectUnauthorized: true,
+    }, (req, res) => {
+      peer = req.socket.getPeerCertificate().subject?.CN;
+      handler(req, res);
+    });
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const baseUrl = `https://localhost:${server.address().port}`;
+    try {
+      const client = createTutoringClient({
+        baseUrl, tls: { ca: pem("ca.pem"), cert: pem("client.pem"), key: pem("client-key.pem") },
+      });
+      const got = await client.getUserRole({ userId: 7n }).finally(() => client.close());
+      assert.equal(got.role, Role.STUDENT);
+      assert.equal(peer, "client");
+      const untrusting = createTutoringClient({ baseUrl, defaultTimeoutMs: 5000 });
+      await assert.rejects(untrusting.getUserRole({ userId: 7n }).finally(() => untrusting.close()),
+                           (e) => e instanceof ConnectError);
+    } finally {
+      server.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
