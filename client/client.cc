@@ -3,14 +3,22 @@
 #include <grpc/support/time.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace tutoring {
 namespace {
+
+constexpr absl::string_view kService = "tutoring.v1.TutoringService";
 
 // A duration as the proto JSON mapping of google.protobuf.Duration writes
 // it ("0.100000000s"), which is what service configs expect. Rounded up to
@@ -21,29 +29,132 @@ std::string JsonDuration(absl::Duration d) {
   return absl::StrFormat("%d.%09ds", seconds, absl::ToInt64Nanoseconds(d));
 }
 
-// The channel's service config: the retry policy for every method of
-// TutoringService (all of them are reads). No retryPolicy at all when
-// retries are off, since gRPC rejects maxAttempts < 2.
-std::string ServiceConfigJson(const RetryPolicy& retry) {
-  if (retry.max_attempts < 2) return "";
-  return absl::StrCat(
-      R"({"methodConfig":[{"name":[{"service":"tutoring.v1.TutoringService"}],)",
-      R"("retryPolicy":{"maxAttempts":)", retry.max_attempts,
-      R"(,"initialBackoff":")", JsonDuration(retry.initial_backoff),
-      R"(","maxBackoff":")", JsonDuration(retry.max_backoff),
-      R"(","backoffMultiplier":)",
-      absl::StrFormat("%.6g", retry.backoff_multiplier),
-      R"(,"retryableStatusCodes":["UNAVAILABLE"]}}]})");
+// The embedded service config, parsed once. The file is checked when it is
+// embedded (client_unit_test parses it), so a failure here is a broken
+// build, not bad input: it aborts.
+struct ServiceConfig {
+  google::protobuf::Struct json;
+  RetryPolicy service_retry;
+  // "Service/Method" or "Service/" (the whole service) -> timeout.
+  std::map<std::string, absl::Duration, std::less<>> timeouts;
+};
+
+[[noreturn]] void BadEmbeddedConfig(absl::string_view what) {
+  std::fprintf(stderr, "tutoring::Client: embedded service config: %s\n",
+               std::string(what).c_str());
+  std::abort();
+}
+
+absl::Duration JsonToDuration(const google::protobuf::Value& value) {
+  absl::Duration d;
+  if (!absl::ParseDuration(value.string_value(), &d)) {
+    BadEmbeddedConfig(absl::StrCat("bad duration \"", value.string_value(),
+                                   "\""));
+  }
+  return d;
+}
+
+const ServiceConfig& EmbeddedConfig() {
+  static const ServiceConfig* const config = [] {
+    auto* parsed = new ServiceConfig;
+    const auto status = google::protobuf::util::JsonStringToMessage(
+        std::string(DefaultServiceConfigJson()), &parsed->json);
+    if (!status.ok()) BadEmbeddedConfig(status.ToString());
+    bool service_retry_found = false;
+    for (const google::protobuf::Value& entry :
+         parsed->json.fields().at("methodConfig").list_value().values()) {
+      const auto& fields = entry.struct_value().fields();
+      const auto timeout = fields.find("timeout");
+      const auto retry = fields.find("retryPolicy");
+      for (const google::protobuf::Value& name :
+           fields.at("name").list_value().values()) {
+        const auto& name_fields = name.struct_value().fields();
+        const std::string service = name_fields.at("service").string_value();
+        const auto method = name_fields.find("method");
+        const std::string key = absl::StrCat(
+            service, "/",
+            method == name_fields.end() ? "" : method->second.string_value());
+        if (timeout != fields.end()) {
+          parsed->timeouts[key] = JsonToDuration(timeout->second);
+        }
+        if (key == absl::StrCat(kService, "/") && retry != fields.end()) {
+          const auto& r = retry->second.struct_value().fields();
+          parsed->service_retry.max_attempts =
+              static_cast<int>(r.at("maxAttempts").number_value());
+          parsed->service_retry.initial_backoff =
+              JsonToDuration(r.at("initialBackoff"));
+          parsed->service_retry.max_backoff =
+              JsonToDuration(r.at("maxBackoff"));
+          parsed->service_retry.backoff_multiplier =
+              r.at("backoffMultiplier").number_value();
+          service_retry_found = true;
+        }
+      }
+    }
+    if (!service_retry_found) {
+      BadEmbeddedConfig("no retryPolicy for tutoring.v1.TutoringService");
+    }
+    return parsed;
+  }();
+  return *config;
+}
+
+// The file's timeout of `service`/`method`, else of `service`.
+std::optional<absl::Duration> FileTimeout(absl::string_view service,
+                                          absl::string_view method) {
+  const auto& timeouts = EmbeddedConfig().timeouts;
+  auto found = timeouts.find(absl::StrCat(service, "/", method));
+  if (found == timeouts.end()) found = timeouts.find(absl::StrCat(service, "/"));
+  if (found == timeouts.end()) return std::nullopt;
+  return found->second;
+}
+
+bool SameRetry(const RetryPolicy& a, const RetryPolicy& b) {
+  return a.max_attempts == b.max_attempts &&
+         a.initial_backoff == b.initial_backoff &&
+         a.max_backoff == b.max_backoff &&
+         a.backoff_multiplier == b.backoff_multiplier;
+}
+
+// The channel's service config: the embedded one without its timeouts (the
+// client sets each call's deadline itself, so that a caller's longer
+// deadline is not cut to the file's: gRPC would take the smaller), and with
+// `retry` in every retryPolicy of TutoringService when it differs from the
+// file's (none at all when retries are off: gRPC rejects maxAttempts < 2).
+std::string ChannelServiceConfig(const RetryPolicy& retry) {
+  google::protobuf::Struct json = EmbeddedConfig().json;
+  const bool replace_retry = !SameRetry(retry, DefaultRetryPolicy());
+  for (google::protobuf::Value& entry : *(*json.mutable_fields())["methodConfig"]
+                                             .mutable_list_value()
+                                             ->mutable_values()) {
+    auto& fields = *entry.mutable_struct_value()->mutable_fields();
+    fields.erase("timeout");
+    if (!replace_retry || fields.find("retryPolicy") == fields.end()) continue;
+    if (retry.max_attempts < 2) {
+      fields.erase("retryPolicy");
+      continue;
+    }
+    auto& r = *fields["retryPolicy"].mutable_struct_value()->mutable_fields();
+    r["maxAttempts"].set_number_value(retry.max_attempts);
+    r["initialBackoff"].set_string_value(JsonDuration(retry.initial_backoff));
+    r["maxBackoff"].set_string_value(JsonDuration(retry.max_backoff));
+    r["backoffMultiplier"].set_number_value(retry.backoff_multiplier);
+  }
+  std::string text;
+  const auto status = google::protobuf::util::MessageToJsonString(json, &text);
+  if (!status.ok()) BadEmbeddedConfig(status.ToString());
+  return text;
 }
 
 absl::Status CheckOptions(const ClientOptions& options) {
   if (options.target.empty()) {
     return absl::InvalidArgumentError("target must not be empty");
   }
-  if (options.default_deadline <= absl::ZeroDuration()) {
+  if (options.default_deadline.has_value() &&
+      *options.default_deadline <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("default_deadline must be > 0, got ",
-                     absl::FormatDuration(options.default_deadline)));
+                     absl::FormatDuration(*options.default_deadline)));
   }
   const RetryPolicy& retry = options.retry;
   if (retry.max_attempts < 1 || retry.max_attempts > 5) {
@@ -73,6 +184,12 @@ absl::Status CheckOptions(const ClientOptions& options) {
 
 }  // namespace
 
+RetryPolicy DefaultRetryPolicy() { return EmbeddedConfig().service_retry; }
+
+std::optional<absl::Duration> DefaultTimeout(absl::string_view method) {
+  return FileTimeout(kService, method);
+}
+
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
@@ -99,27 +216,37 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(
     return status;
   }
   grpc::ChannelArguments arguments;
-  const std::string service_config = ServiceConfigJson(options.retry);
-  if (!service_config.empty()) {
-    arguments.SetServiceConfigJSON(service_config);
-  }
+  arguments.SetServiceConfigJSON(ChannelServiceConfig(options.retry));
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       options.credentials != nullptr ? options.credentials
                                      : grpc::InsecureChannelCredentials();
+  grpc::ChannelArguments health_arguments = arguments;
+  health_arguments.SetInt(GRPC_ARG_INHIBIT_HEALTH_CHECKING, 1);
   return std::unique_ptr<Client>(new Client(
       options,
-      grpc::CreateCustomChannel(options.target, credentials, arguments)));
+      grpc::CreateCustomChannel(options.target, credentials, arguments),
+      grpc::CreateCustomChannel(options.target, credentials,
+                                health_arguments)));
 }
 
 Client::Client(const ClientOptions& options,
-               std::shared_ptr<grpc::Channel> channel)
+               std::shared_ptr<grpc::Channel> channel,
+               std::shared_ptr<grpc::Channel> health_channel)
     : options_(options),
       channel_(std::move(channel)),
+      health_channel_(std::move(health_channel)),
       stub_(v1::TutoringService::NewStub(channel_)) {}
 
-absl::Status Client::PrepareContext(std::optional<absl::Duration> deadline,
+absl::Status Client::PrepareContext(absl::string_view method,
+                                    std::optional<absl::Duration> deadline,
                                     grpc::ClientContext& context) const {
-  const absl::Duration timeout = deadline.value_or(options_.default_deadline);
+  if (!deadline.has_value()) deadline = options_.default_deadline;
+  if (!deadline.has_value()) {
+    deadline = method == "Health/Check"
+                   ? FileTimeout("grpc.health.v1.Health", "Check")
+                   : DefaultTimeout(method);
+  }
+  const absl::Duration timeout = deadline.value_or(absl::InfiniteDuration());
   if (timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "deadline must be > 0, got ", absl::FormatDuration(timeout)));
@@ -134,12 +261,14 @@ absl::Status Client::PrepareContext(std::optional<absl::Duration> deadline,
 
 template <typename Request, typename Response>
 absl::StatusOr<Response> Client::Call(
+    absl::string_view name,
     grpc::Status (v1::TutoringService::Stub::*method)(grpc::ClientContext*,
                                                       const Request&,
                                                       Response*),
     const Request& request, std::optional<absl::Duration> deadline) const {
   grpc::ClientContext context;
-  if (absl::Status status = PrepareContext(deadline, context); !status.ok()) {
+  if (absl::Status status = PrepareContext(name, deadline, context);
+      !status.ok()) {
     return status;
   }
   Response response;
@@ -152,50 +281,57 @@ absl::StatusOr<Response> Client::Call(
 absl::StatusOr<v1::ListActiveUsersResponse> Client::ListActiveUsers(
     const v1::ListActiveUsersRequest& request,
     std::optional<absl::Duration> deadline) const {
-  return Call(&v1::TutoringService::Stub::ListActiveUsers, request, deadline);
+  return Call("ListActiveUsers", &v1::TutoringService::Stub::ListActiveUsers, request,
+              deadline);
 }
 
 absl::StatusOr<v1::ListUsersByRoleResponse> Client::ListUsersByRole(
     const v1::ListUsersByRoleRequest& request,
     std::optional<absl::Duration> deadline) const {
-  return Call(&v1::TutoringService::Stub::ListUsersByRole, request, deadline);
+  return Call("ListUsersByRole", &v1::TutoringService::Stub::ListUsersByRole, request,
+              deadline);
 }
 
 absl::StatusOr<v1::GetUserRoleResponse> Client::GetUserRole(
     const v1::GetUserRoleRequest& request,
     std::optional<absl::Duration> deadline) const {
-  return Call(&v1::TutoringService::Stub::GetUserRole, request, deadline);
+  return Call("GetUserRole", &v1::TutoringService::Stub::GetUserRole, request,
+              deadline);
 }
 
 absl::StatusOr<v1::ListExercisesResponse> Client::ListExercises(
     const v1::ListExercisesRequest& request,
     std::optional<absl::Duration> deadline) const {
-  return Call(&v1::TutoringService::Stub::ListExercises, request, deadline);
+  return Call("ListExercises", &v1::TutoringService::Stub::ListExercises, request,
+              deadline);
 }
 
 absl::StatusOr<v1::Streak> Client::GetStreak(
     const v1::GetStreakRequest& request,
     std::optional<absl::Duration> deadline) const {
-  return Call(&v1::TutoringService::Stub::GetStreak, request, deadline);
+  return Call("GetStreak", &v1::TutoringService::Stub::GetStreak, request,
+              deadline);
 }
 
 absl::StatusOr<v1::BatchGetStreaksResponse> Client::BatchGetStreaks(
     const v1::BatchGetStreaksRequest& request,
     std::optional<absl::Duration> deadline) const {
-  return Call(&v1::TutoringService::Stub::BatchGetStreaks, request, deadline);
+  return Call("BatchGetStreaks", &v1::TutoringService::Stub::BatchGetStreaks, request,
+              deadline);
 }
 
 absl::StatusOr<ServingStatus> Client::CheckHealth(
     absl::string_view service, std::optional<absl::Duration> deadline) const {
   grpc::ClientContext context;
-  if (absl::Status status = PrepareContext(deadline, context); !status.ok()) {
+  if (absl::Status status = PrepareContext("Health/Check", deadline, context);
+      !status.ok()) {
     return status;
   }
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(std::string(service));
   grpc::health::v1::HealthCheckResponse response;
   const grpc::Status status =
-      grpc::health::v1::Health::NewStub(channel_)->Check(&context, request,
+      grpc::health::v1::Health::NewStub(health_channel_)->Check(&context, request,
                                                          &response);
   if (!status.ok()) return FromGrpcStatus(status);
   switch (response.status()) {

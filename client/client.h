@@ -8,6 +8,15 @@
 // program that links its own generated health.proto code as well would
 // register that file twice in protobuf's descriptor pool.
 //
+// Service config: every client of this project (C++, Python, Node) starts
+// from one file, client/service_config.json, embedded into this library when
+// it is built (DefaultServiceConfigJson()): the retry policy, the per-method
+// default timeouts, round_robin load balancing and client-side health
+// checking of "tutoring.v1.TutoringService" (a connection whose server
+// reports NOT_SERVING, e.g. because its database is unreachable, gets no
+// calls while another connection can take them). ClientOptions may override
+// the file's retry policy and timeouts for one client (see there).
+//
 // Retries: every RPC of TutoringService is a read, so retrying one is always
 // safe. Retries are gRPC's own (the channel's service config, a retryPolicy
 // with retryableStatusCodes ["UNAVAILABLE"]): an attempt that ends in
@@ -55,15 +64,32 @@ struct RetryPolicy {
   double backoff_multiplier = 2.0;
 };
 
+// The service config all clients load: the text of client/service_config.json
+// as it was when this library was built.
+absl::string_view DefaultServiceConfigJson();
+
+// The retry policy DefaultServiceConfigJson() gives TutoringService as a
+// whole (its methodConfig naming the service alone).
+RetryPolicy DefaultRetryPolicy();
+
+// The default timeout DefaultServiceConfigJson() gives `method` of
+// TutoringService ("GetStreak"), the service's own when the method has none
+// of its own, std::nullopt when the file sets none.
+std::optional<absl::Duration> DefaultTimeout(absl::string_view method);
+
 struct ClientOptions {
   // gRPC target: "host:port", "dns:///host:port", "unix:/path", ...
   std::string target = "127.0.0.1:50051";
   // Channel credentials; nullptr means plaintext (insecure) connections.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   // Deadline of calls made without one of their own; must be > 0
-  // (absl::InfiniteDuration() means no deadline).
-  absl::Duration default_deadline = absl::Seconds(5);
-  RetryPolicy retry;
+  // (absl::InfiniteDuration() means no deadline). Unset: each method's
+  // timeout in the service config (DefaultTimeout).
+  std::optional<absl::Duration> default_deadline;
+  // The retry policy of every method. Left as it is (DefaultRetryPolicy()),
+  // the service config's per-method policies apply unchanged; changed, it
+  // replaces them all.
+  RetryPolicy retry = DefaultRetryPolicy();
 };
 
 // The same canonical code (absl and gRPC share google.rpc.Code's numbering)
@@ -97,7 +123,8 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // Every call below: `deadline` is how long the call (all its attempts)
-  // may take, options().default_deadline when not given; a deadline <= 0 is
+  // may take, options().default_deadline when not given, else the method's
+  // timeout in the service config; a deadline <= 0 is
   // INVALID_ARGUMENT and no call is made, absl::InfiniteDuration() is none.
   // Errors are the server's (see the top of this file and tutoring.proto).
 
@@ -160,24 +187,33 @@ class Client {
   const ClientOptions& options() const { return options_; }
 
  private:
-  Client(const ClientOptions& options, std::shared_ptr<grpc::Channel> channel);
-
-  // The ClientContext of one call with the given (or default) deadline;
-  // INVALID_ARGUMENT for a deadline <= 0.
-  absl::Status PrepareContext(std::optional<absl::Duration> deadline,
+  // The ClientContext of one call of `method` (of TutoringService, or
+  // "Health/Check") with the given (or default) deadline; INVALID_ARGUMENT
+  // for a deadline <= 0.
+  absl::Status PrepareContext(absl::string_view method,
+                              std::optional<absl::Duration> deadline,
                               grpc::ClientContext& context) const;
 
-  // One unary call of `method` with PrepareContext's deadline.
+  // One unary call of `method` (named `name`) with PrepareContext's
+  // deadline.
   template <typename Request, typename Response>
   absl::StatusOr<Response> Call(
+      absl::string_view name,
       grpc::Status (v1::TutoringService::Stub::*method)(grpc::ClientContext*,
                                                         const Request&,
                                                         Response*),
       const Request& request, std::optional<absl::Duration> deadline) const;
 
+  Client(const ClientOptions& options, std::shared_ptr<grpc::Channel> channel,
+         std::shared_ptr<grpc::Channel> health_channel);
+
   // Constant after construction.
   const ClientOptions options_;
   const std::shared_ptr<grpc::Channel> channel_;
+  // The same target without client-side health checking, for CheckHealth:
+  // on channel_ a server reporting NOT_SERVING gets no calls, so a probe
+  // could never see that answer.
+  const std::shared_ptr<grpc::Channel> health_channel_;
   const std::unique_ptr<v1::TutoringService::Stub> stub_;
 };
 

@@ -20,7 +20,8 @@ ABSL_FLAG(std::string, target, FlagValues().target,
           "TUTORING_TARGET)");
 ABSL_FLAG(absl::Duration, deadline, FlagValues().deadline,
           "deadline of each call, e.g. 500ms or 5s; UNAVAILABLE answers are "
-          "retried within it");
+          "retried within it (default: each method's timeout in the service "
+          "config, 5s or 10s)");
 ABSL_FLAG(bool, json, FlagValues().json,
           "print JSON (proto JSON mapping, one document per response and "
           "line) instead of a table");

@@ -343,8 +343,10 @@ absl::StatusOr<Invocation> MakeInvocation(const FlagValues& flags,
   } else if (is_given("target")) {
     return BadValue("target", flags.target, "must not be empty");
   }
-  RETURN_IF_ERROR(RequirePositive("deadline", flags.deadline));
-  invocation.deadline = flags.deadline;
+  if (is_given("deadline") || flags.deadline != absl::InfiniteDuration()) {
+    RETURN_IF_ERROR(RequirePositive("deadline", flags.deadline));
+    invocation.deadline = flags.deadline;
+  }
   invocation.json = flags.json;
   if (applies("page_size")) {
     invocation.all_pages = flags.all_pages;

@@ -50,8 +50,10 @@ struct FlagValues {
   // --target: any gRPC target. Empty (an empty TUTORING_TARGET) counts as
   // unset unless --target was given.
   std::string target = kDefaultTarget;
-  // --deadline: each call's deadline; must be positive and finite.
-  absl::Duration deadline = ClientOptions().default_deadline;
+  // --deadline: each call's deadline; must be positive and finite when
+  // given. The default, infinite, stands for "not given": each method's
+  // timeout in the service config (client/service_config.json).
+  absl::Duration deadline = absl::InfiniteDuration();
   // --json: JSON instead of tables.
   bool json = false;
   // Paging of the list subcommands: --all-pages, --page-size, --page-token.
@@ -87,8 +89,9 @@ enum class Subcommand {
 struct Invocation {
   Subcommand subcommand = Subcommand::kHealth;
   std::string target = kDefaultTarget;
-  // Each call's deadline (ClientOptions::default_deadline); > 0.
-  absl::Duration deadline = ClientOptions().default_deadline;
+  // Each call's deadline (ClientOptions::default_deadline); > 0. Unset:
+  // each method's timeout in the service config.
+  std::optional<absl::Duration> deadline = ClientOptions().default_deadline;
   bool json = false;
   bool all_pages = false;
   int32_t page_size = 0;

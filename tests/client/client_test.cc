@@ -413,6 +413,14 @@ class ClientFakeServerTest : public ::testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_NE(port_, 0);
+    // The client checks health (client/service_config.json). Once a live
+    // server of this process has enabled gRPC's default health service,
+    // every server built here has one, which knows no service until told:
+    // report SERVING, as a real server does.
+    if (grpc::HealthCheckServiceInterface* health =
+            server_->GetHealthCheckService()) {
+      health->SetServingStatus("tutoring.v1.TutoringService", true);
+    }
   }
 
   void TearDown() override {

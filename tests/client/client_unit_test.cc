@@ -2,9 +2,14 @@
 // tutorctl's command-line logic (MakeInvocation, given flag values as main.cc
 // would pass them) and tables. No server, no database. The parsing of the
 // command line itself is the common layer's; tutorctl_test runs the binary.
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -63,6 +68,78 @@ TEST(ClientOptions, RejectsBadValues) {
   for (size_t i = 0; i < bad.size(); ++i) {
     EXPECT_EQ(CreateCode(bad[i]), absl::StatusCode::kInvalidArgument) << i;
   }
+}
+
+// client/service_config.json as it is in the source tree now.
+std::string ServiceConfigSource() {
+  const char* source_dir = std::getenv("TUTORING_SOURCE_DIR");
+  if (source_dir == nullptr) {
+    ADD_FAILURE() << "TUTORING_SOURCE_DIR is not set (run through ctest)";
+    return "";
+  }
+  std::ifstream file(std::string(source_dir) + "/client/service_config.json");
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// The methodConfig entry of the file naming `service`/`method` exactly
+// (method "" = the entry naming the service alone).
+google::protobuf::Struct MethodConfig(absl::string_view method) {
+  google::protobuf::Struct config;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  ServiceConfigSource(), &config)
+                  .ok());
+  for (const auto& entry :
+       config.fields().at("methodConfig").list_value().values()) {
+    for (const auto& name :
+         entry.struct_value().fields().at("name").list_value().values()) {
+      const auto& fields = name.struct_value().fields();
+      const auto found = fields.find("method");
+      const std::string named =
+          found == fields.end() ? "" : found->second.string_value();
+      if (fields.at("service").string_value() ==
+              "tutoring.v1.TutoringService" &&
+          named == method) {
+        return entry.struct_value();
+      }
+    }
+  }
+  ADD_FAILURE() << "no methodConfig for " << method;
+  return {};
+}
+
+absl::Duration ConfigDuration(const google::protobuf::Value& value) {
+  absl::Duration d;
+  EXPECT_TRUE(absl::ParseDuration(value.string_value(), &d))
+      << value.string_value();
+  return d;
+}
+
+TEST(ServiceConfig, EmbeddedIsTheSourceFile) {
+  EXPECT_EQ(DefaultServiceConfigJson(), ServiceConfigSource());
+}
+
+TEST(ServiceConfig, DefaultsComeFromTheFile) {
+  const auto service = MethodConfig("");
+  const auto& retry = service.fields().at("retryPolicy").struct_value().fields();
+  const RetryPolicy defaults = ClientOptions().retry;
+  EXPECT_EQ(defaults.max_attempts, retry.at("maxAttempts").number_value());
+  EXPECT_EQ(defaults.initial_backoff, ConfigDuration(retry.at("initialBackoff")));
+  EXPECT_EQ(defaults.max_backoff, ConfigDuration(retry.at("maxBackoff")));
+  EXPECT_EQ(defaults.backoff_multiplier,
+            retry.at("backoffMultiplier").number_value());
+  EXPECT_FALSE(ClientOptions().default_deadline.has_value());
+  for (const char* method : {"GetUserRole", "GetStreak", "ListActiveUsers",
+                             "ListUsersByRole", "ListExercises",
+                             "BatchGetStreaks"}) {
+    EXPECT_EQ(DefaultTimeout(method),
+              ConfigDuration(MethodConfig(method).fields().at("timeout")))
+        << method;
+  }
+  // A method the file does not name gets the service's timeout.
+  EXPECT_EQ(DefaultTimeout("NotYetAMethod"),
+            ConfigDuration(service.fields().at("timeout")));
 }
 
 TEST(FromGrpcStatus, KeepsCodeAndMessage) {
