@@ -110,6 +110,13 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
       !valid.ok()) {
     return valid;
   }
+  if (absl::Status valid = ValidateConnectionOptions(options.connection);
+      !valid.ok()) {
+    return valid;
+  }
+  absl::StatusOr<ServerSecurity> security =
+      MakeServerSecurity(options.security);
+  if (!security.ok()) return security.status();
   if (absl::Status bindable = CheckBindable(options.listen_address);
       !bindable.ok()) {
     return bindable;
@@ -119,7 +126,7 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
   // built-in health service carries no descriptor of its own).
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   auto service =
       std::make_unique<TutoringService>(repository, tokens, zones, clock);
@@ -132,16 +139,19 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
     async_service = std::make_unique<GrpcAsyncTutoringService>(*service, clock,
                                                                options.service);
   }
-  auto reflection =
-      std::make_unique<ReflectionV1Service>(std::vector<std::string>{
-          "tutoring.v1.TutoringService", "grpc.health.v1.Health",
-          "grpc.reflection.v1.ServerReflection",
-          "grpc.reflection.v1alpha.ServerReflection"});
+  std::unique_ptr<ReflectionV1Service> reflection;
+  if (options.reflection) {
+    reflection = std::make_unique<ReflectionV1Service>(std::vector<std::string>{
+        "tutoring.v1.TutoringService", "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection"});
+  }
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen_address,
-                           grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.listen_address, security->credentials,
+                           &port);
+  ApplyConnectionOptions(options.connection, builder);
   // Two servers on one port would split the traffic (and page tokens signed
   // with per-process keys would fail on the other): refuse to start instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -153,7 +163,7 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
                             : std::max(1u, std::thread::hardware_concurrency());
     async_service->Register(builder, threads);
   }
-  builder.RegisterService(reflection.get());
+  if (reflection != nullptr) builder.RegisterService(reflection.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(

@@ -15,11 +15,13 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "db/repository.h"
+#include "server/connection_options.h"
 #include "server/grpc_async_service.h"
 #include "server/grpc_service.h"
 #include "server/health.h"
 #include "server/page_token.h"
 #include "server/reflection_v1.h"
+#include "server/security.h"
 #include "server/service.h"
 #include "server/time_zones.h"
 
@@ -47,13 +49,23 @@ struct ServerOptions {
   // In-flight calls get this long to finish after the listener closes;
   // then they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // TLS, mTLS, authorization policy and bearer tokens (server/security.h);
+  // plaintext by default.
+  SecurityOptions security;
+  // Maximum connection age and keepalive (server/connection_options.h).
+  ConnectionOptions connection;
+  // Serve grpc.reflection.v1alpha and v1. gRPC's v1alpha service comes from
+  // a process-wide builder plugin: once a server of this process turned it
+  // on, later servers of the same process get v1alpha whatever they ask.
+  bool reflection = true;
 };
 
 class TutoringServer {
  public:
   // Builds and starts the server. The collaborators must outlive it.
   // INVALID_ARGUMENT for a listen address that is not host:port with a port
-  // in 0..65535; UNAVAILABLE when the address cannot be bound (in use, not
+  // in 0..65535, for security options MakeServerSecurity rejects and
+  // connection options ValidateConnectionOptions rejects; UNAVAILABLE when the address cannot be bound (in use, not
   // local). A second server on the same port fails rather than sharing it
   // (SO_REUSEPORT is off).
   static absl::StatusOr<std::unique_ptr<TutoringServer>> Start(
