@@ -54,9 +54,7 @@ struct ServerOptions {
   SecurityOptions security;
   // Maximum connection age and keepalive (server/connection_options.h).
   ConnectionOptions connection;
-  // Serve grpc.reflection.v1alpha and v1. gRPC's v1alpha service comes from
-  // a process-wide builder plugin: once a server of this process turned it
-  // on, later servers of the same process get v1alpha whatever they ask.
+  // Serve grpc.reflection.v1alpha (gRPC's plugin) and v1 (ours).
   bool reflection = true;
 };
 
