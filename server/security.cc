@@ -451,11 +451,15 @@ absl::StatusOr<ServerSecurity> MakeServerSecurity(
   ServerSecurity security;
   security.credentials = grpc::experimental::TlsServerCredentials(tls_options);
 
-  absl::StatusOr<std::shared_ptr<CallAuthorizer>> authorizer =
-      CallAuthorizer::Create(options.token_file, options.authz_policy_file,
-                             options.reload_interval);
-  if (!authorizer.ok()) return authorizer.status();
-  security.credentials->SetAuthMetadataProcessor(*std::move(authorizer));
+  // Without a policy every call is allowed, and a token would decide
+  // nothing: no per-call check then, so plain TLS costs only TLS.
+  if (!options.authz_policy_file.empty() || !options.token_file.empty()) {
+    absl::StatusOr<std::shared_ptr<CallAuthorizer>> authorizer =
+        CallAuthorizer::Create(options.token_file, options.authz_policy_file,
+                               options.reload_interval);
+    if (!authorizer.ok()) return authorizer.status();
+    security.credentials->SetAuthMetadataProcessor(*std::move(authorizer));
+  }
   return security;
 }
 

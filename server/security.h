@@ -56,8 +56,8 @@ struct SecurityOptions {
   // verified, and no processor can run).
   std::string authz_policy_file;
   // Bearer tokens, one "<identity>.<secret>" per line (see TokenSet).
-  // Requires TLS. Without it, any call with an `authorization` header is
-  // UNAUTHENTICATED.
+  // Requires TLS. With a policy but no token file, any call with an
+  // `authorization` header is UNAUTHENTICATED.
   std::string token_file;
   // How often the certificate, policy and token files are checked for
   // changes; whole seconds, at least 1 s.
@@ -149,8 +149,8 @@ class CallAuthorizer : public grpc::AuthMetadataProcessor {
 
 // What TutoringServer::Start installs on its listening port and builder.
 struct ServerSecurity {
-  // Insecure credentials in plaintext mode; with TLS, TlsServerCredentials
-  // carrying a CallAuthorizer.
+  // Insecure credentials in plaintext mode; with TLS, TlsServerCredentials,
+  // carrying a CallAuthorizer when a policy or a token file is configured.
   std::shared_ptr<grpc::ServerCredentials> credentials;
 };
 

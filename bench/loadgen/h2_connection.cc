@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -303,6 +304,14 @@ std::string OpenSslError() {
 
 absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::Create(
     const TlsSettings& settings) {
+  // OpenSSL's socket BIO writes with write(2), without MSG_NOSIGNAL: a
+  // server closing a connection would end the process with SIGPIPE. Ignore
+  // it (when nobody handles it), so the write fails with EPIPE instead.
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) == 0 &&
+      current.sa_handler == SIG_DFL) {
+    ::signal(SIGPIPE, SIG_IGN);
+  }
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (ctx == nullptr) {
     return absl::InternalError(absl::StrCat("SSL_CTX_new: ", OpenSslError()));
@@ -419,6 +428,7 @@ absl::Status H2Connection::TlsHandshake(const TlsContext& tls,
 
 ssize_t H2Connection::Receive(uint8_t* buffer, size_t size) {
   if (ssl_ == nullptr) return ::recv(fd_, buffer, size, 0);
+  errno = 0;  // SSL_ERROR_SYSCALL with errno 0 means EOF
   const int n = SSL_read(ssl_, buffer, static_cast<int>(size));
   if (n > 0) return n;
   switch (SSL_get_error(ssl_, n)) {
@@ -440,6 +450,7 @@ ssize_t H2Connection::Receive(uint8_t* buffer, size_t size) {
 
 ssize_t H2Connection::Send(const char* data, size_t size) {
   if (ssl_ == nullptr) return ::send(fd_, data, size, MSG_NOSIGNAL);
+  errno = 0;
   const int n = SSL_write(ssl_, data, static_cast<int>(size));
   if (n > 0) return n;
   switch (SSL_get_error(ssl_, n)) {

@@ -55,7 +55,9 @@ struct TlsSettings {
 };
 
 // An OpenSSL client context (TLS 1.2+, ALPN "h2", peer verification on),
-// shared by every connection of a run; thread-safe once created.
+// shared by every connection of a run; thread-safe once created. Creating
+// one sets SIGPIPE to SIG_IGN when it is SIG_DFL (OpenSSL writes to the
+// socket without MSG_NOSIGNAL).
 class TlsContext {
  public:
   // INVALID_ARGUMENT naming the file for one that cannot be loaded, or a key
