@@ -2,11 +2,15 @@
 
 #include <grpc/support/time.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -182,6 +186,62 @@ absl::Status CheckOptions(const ClientOptions& options) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ReadPem(absl::string_view field,
+                                    const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": cannot read \"", path, "\": ", std::strerror(errno)));
+  }
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+// The channel credentials `options` ask for, and the channel arguments
+// they need.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
+    const ClientOptions& options, grpc::ChannelArguments& arguments) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = options.credentials;
+  if (credentials == nullptr && options.tls.has_value()) {
+    const TlsOptions& tls = *options.tls;
+    if (tls.cert_file.empty() != tls.key_file.empty()) {
+      return absl::InvalidArgumentError(
+          "tls.cert_file and tls.key_file must be given together");
+    }
+    grpc::SslCredentialsOptions ssl;
+    if (!tls.ca_file.empty()) {
+      absl::StatusOr<std::string> pem = ReadPem("tls.ca_file", tls.ca_file);
+      if (!pem.ok()) return pem.status();
+      ssl.pem_root_certs = *std::move(pem);
+    }
+    if (!tls.cert_file.empty()) {
+      absl::StatusOr<std::string> cert =
+          ReadPem("tls.cert_file", tls.cert_file);
+      if (!cert.ok()) return cert.status();
+      absl::StatusOr<std::string> key = ReadPem("tls.key_file", tls.key_file);
+      if (!key.ok()) return key.status();
+      ssl.pem_cert_chain = *std::move(cert);
+      ssl.pem_private_key = *std::move(key);
+    }
+    if (!tls.server_name.empty()) {
+      arguments.SetSslTargetNameOverride(tls.server_name);
+    }
+    credentials = grpc::SslCredentials(ssl);
+  }
+  if (!options.bearer_token.empty()) {
+    if (credentials == nullptr) {
+      return absl::InvalidArgumentError(
+          "bearer_token needs TLS (tls or credentials): gRPC sends no token "
+          "over plaintext");
+    }
+    credentials = grpc::CompositeChannelCredentials(
+        credentials, grpc::AccessTokenCredentials(options.bearer_token));
+  }
+  if (credentials == nullptr) return grpc::InsecureChannelCredentials();
+  return credentials;
+}
+
 }  // namespace
 
 RetryPolicy DefaultRetryPolicy() { return EmbeddedConfig().service_retry; }
@@ -217,15 +277,15 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(
   }
   grpc::ChannelArguments arguments;
   arguments.SetServiceConfigJSON(ChannelServiceConfig(options.retry));
-  std::shared_ptr<grpc::ChannelCredentials> credentials =
-      options.credentials != nullptr ? options.credentials
-                                     : grpc::InsecureChannelCredentials();
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      MakeCredentials(options, arguments);
+  if (!credentials.ok()) return credentials.status();
   grpc::ChannelArguments health_arguments = arguments;
   health_arguments.SetInt(GRPC_ARG_INHIBIT_HEALTH_CHECKING, 1);
   return std::unique_ptr<Client>(new Client(
       options,
-      grpc::CreateCustomChannel(options.target, credentials, arguments),
-      grpc::CreateCustomChannel(options.target, credentials,
+      grpc::CreateCustomChannel(options.target, *credentials, arguments),
+      grpc::CreateCustomChannel(options.target, *credentials,
                                 health_arguments)));
 }
 

@@ -76,12 +76,32 @@ RetryPolicy DefaultRetryPolicy();
 // TutoringService ("GetStreak"), the service's own when the method has none
 // of its own, std::nullopt when the file sets none.
 std::optional<absl::Duration> DefaultTimeout(absl::string_view method);
+// TLS towards the server (gRPC's SslCredentials).
+struct TlsOptions {
+  // PEM CA bundle the server's certificate must chain to; "" trusts the
+  // system's roots (gRPC's default roots file).
+  std::string ca_file;
+  // PEM client certificate chain and its private key, for servers that
+  // require one (mTLS); both or neither.
+  std::string cert_file;
+  std::string key_file;
+  // The name the server's certificate must carry (and the TLS SNI) instead
+  // of the target's host name, e.g. when connecting by IP address.
+  std::string server_name;
+};
 
 struct ClientOptions {
   // gRPC target: "host:port", "dns:///host:port", "unix:/path", ...
   std::string target = "127.0.0.1:50051";
-  // Channel credentials; nullptr means plaintext (insecure) connections.
+  // Channel credentials; nullptr means `tls` when set, else plaintext
+  // (insecure) connections.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // TLS (and mTLS) from PEM files; only when `credentials` is nullptr.
+  std::optional<TlsOptions> tls;
+  // When not empty, every call carries "authorization: Bearer <token>"
+  // (gRPC's AccessTokenCredentials). Needs TLS or `credentials`: gRPC sends
+  // no token over a plaintext connection.
+  std::string bearer_token;
   // Deadline of calls made without one of their own; must be > 0
   // (absl::InfiniteDuration() means no deadline). Unset: each method's
   // timeout in the service config (DefaultTimeout).
@@ -113,8 +133,8 @@ absl::string_view ServingStatusName(ServingStatus status);
 // share one channel, which multiplexes them over its connection).
 class Client {
  public:
-  // Checks `options` (INVALID_ARGUMENT naming the field and the rule) and
-  // creates the channel. No connection is made until the first call, so this
+  // Checks `options` (INVALID_ARGUMENT naming the field and the rule, or a
+  // TLS file that cannot be read) and creates the channel. No connection is made until the first call, so this
   // succeeds whether or not a server is listening.
   static absl::StatusOr<std::unique_ptr<Client>> Create(
       const ClientOptions& options);

@@ -113,6 +113,45 @@ ABSL_FLAG(double, access_log_sample,
 ABSL_FLAG(std::string, tzdata, "/usr/share/zoneinfo/tzdata.zi",
           "tzdata.zi file listing the accepted IANA time zone names "
           "(env TZDATA_FILE)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain to serve TLS with (env TLS_CERT_FILE); with "
+          "--tls-key; empty: plaintext. Reloaded when it changes on disk");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM private key of --tls-cert (env TLS_KEY_FILE)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle; when set, clients must present a certificate it "
+          "signed (mTLS) (env TLS_CLIENT_CA_FILE)");
+ABSL_FLAG(std::string, authz_policy, "",
+          "gRPC authorization policy (JSON) deciding which identity may call "
+          "which method; needs TLS; reloaded when it changes; empty: every "
+          "call allowed (env AUTHZ_POLICY_FILE)");
+ABSL_FLAG(std::string, token_file, "",
+          "bearer tokens accepted in the authorization header, one "
+          "<identity>.<secret> per line; needs TLS; reloaded when it changes "
+          "(env TOKEN_FILE)");
+ABSL_FLAG(absl::Duration, security_reload_interval,
+          tutoring::server::SecurityOptions().reload_interval,
+          "how often the certificate, CA, policy and token files are checked "
+          "for changes; whole seconds, >= 1s (env SECURITY_RELOAD_INTERVAL)");
+ABSL_FLAG(bool, reflection, tutoring::server::ServerOptions().reflection,
+          "serve gRPC server reflection, v1alpha and v1 (env REFLECTION)");
+ABSL_FLAG(absl::Duration, max_connection_age,
+          tutoring::server::ConnectionOptions().max_connection_age,
+          "connections older than this (+-10%) are asked to reconnect "
+          "(GOAWAY), so clients behind an L4 balancer spread over new "
+          "replicas; inf: never (env MAX_CONNECTION_AGE)");
+ABSL_FLAG(absl::Duration, max_connection_age_grace,
+          tutoring::server::ConnectionOptions().max_connection_age_grace,
+          "time calls in flight get after that GOAWAY before the connection "
+          "closes (env MAX_CONNECTION_AGE_GRACE)");
+ABSL_FLAG(absl::Duration, keepalive_time,
+          tutoring::server::ConnectionOptions().keepalive_time,
+          "ping a connection idle this long, and close it when the ping is "
+          "not answered within --keepalive-timeout; inf: no pings "
+          "(env KEEPALIVE_TIME)");
+ABSL_FLAG(absl::Duration, keepalive_timeout,
+          tutoring::server::ConnectionOptions().keepalive_timeout,
+          "how long a keepalive ping may go unanswered (env KEEPALIVE_TIMEOUT)");
 
 namespace {
 
@@ -143,6 +182,17 @@ constexpr tutoring::FlagFromEnv kEnvironment[] = {
     {"log_format", "LOG_FORMAT"},
     {"log_level", "LOG_LEVEL"},
     {"access_log_sample", "ACCESS_LOG_SAMPLE"},
+    {"tls_cert", "TLS_CERT_FILE"},
+    {"tls_key", "TLS_KEY_FILE"},
+    {"tls_client_ca", "TLS_CLIENT_CA_FILE"},
+    {"authz_policy", "AUTHZ_POLICY_FILE"},
+    {"token_file", "TOKEN_FILE"},
+    {"security_reload_interval", "SECURITY_RELOAD_INTERVAL"},
+    {"reflection", "REFLECTION"},
+    {"max_connection_age", "MAX_CONNECTION_AGE"},
+    {"max_connection_age_grace", "MAX_CONNECTION_AGE_GRACE"},
+    {"keepalive_time", "KEEPALIVE_TIME"},
+    {"keepalive_timeout", "KEEPALIVE_TIMEOUT"},
 };
 
 // Startup failures: a bad flag value is a usage error (exit 64, one line);
@@ -255,6 +305,30 @@ int main(int argc, char** argv) {
   }
   CheckFlags();
 
+  // Security and connection flags are checked before the database is
+  // touched, so a wrong path is a usage error at once.
+  tutoring::server::ServerOptions server_options;
+  server_options.security.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  server_options.security.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  server_options.security.tls_client_ca_file =
+      absl::GetFlag(FLAGS_tls_client_ca);
+  server_options.security.authz_policy_file = absl::GetFlag(FLAGS_authz_policy);
+  server_options.security.token_file = absl::GetFlag(FLAGS_token_file);
+  server_options.security.reload_interval =
+      absl::GetFlag(FLAGS_security_reload_interval);
+  server_options.reflection = absl::GetFlag(FLAGS_reflection);
+  server_options.connection.max_connection_age =
+      absl::GetFlag(FLAGS_max_connection_age);
+  server_options.connection.max_connection_age_grace =
+      absl::GetFlag(FLAGS_max_connection_age_grace);
+  server_options.connection.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  server_options.connection.keepalive_timeout =
+      absl::GetFlag(FLAGS_keepalive_timeout);
+  tutoring::ExitIfUsageError(
+      tutoring::server::ValidateConnectionOptions(server_options.connection));
+  tutoring::ExitIfUsageError(
+      tutoring::server::MakeServerSecurity(server_options.security).status());
+
   absl::StatusOr<tutoring::server::TimeZoneNames> zones =
       tutoring::server::TimeZoneNames::LoadFromFile(
           absl::GetFlag(FLAGS_tzdata));
@@ -300,7 +374,6 @@ int main(int argc, char** argv) {
   if (!pool.ok()) return Fail(pool.status());
   tutoring::db::PgRepository repository(**pool);
 
-  tutoring::server::ServerOptions server_options;
   server_options.listen_address = absl::GetFlag(FLAGS_listen);
   server_options.service.default_deadline =
       absl::GetFlag(FLAGS_default_deadline);
@@ -352,6 +425,15 @@ int main(int argc, char** argv) {
     spdlog::info("admin HTTP (/metrics, /healthz, /readyz) on {} (admin port {})",
                  admin_listen, admin->port());
   }
+  spdlog::info(
+      "security: {}; reflection {}; max connection age {} (grace {}), "
+      "keepalive {} (timeout {})",
+      tutoring::server::DescribeSecurity(server_options.security),
+      server_options.reflection ? "on" : "off",
+      absl::FormatDuration(server_options.connection.max_connection_age),
+      absl::FormatDuration(server_options.connection.max_connection_age_grace),
+      absl::FormatDuration(server_options.connection.keepalive_time),
+      absl::FormatDuration(server_options.connection.keepalive_timeout));
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -16,11 +16,13 @@
 #include "common/clock.h"
 #include "db/repository.h"
 #include "server/call_telemetry.h"
+#include "server/connection_options.h"
 #include "server/grpc_async_service.h"
 #include "server/grpc_service.h"
 #include "server/health.h"
 #include "server/page_token.h"
 #include "server/reflection_v1.h"
+#include "server/security.h"
 #include "server/service.h"
 #include "server/time_zones.h"
 
@@ -52,13 +54,21 @@ struct ServerOptions {
   // outlive the server). Null: none of that, and callers see the raw
   // messages of INTERNAL and UNAVAILABLE answers (tests only).
   CallTelemetry* telemetry = nullptr;
+  // TLS, mTLS, authorization policy and bearer tokens (server/security.h);
+  // plaintext by default.
+  SecurityOptions security;
+  // Maximum connection age and keepalive (server/connection_options.h).
+  ConnectionOptions connection;
+  // Serve grpc.reflection.v1alpha (gRPC's plugin) and v1 (ours).
+  bool reflection = true;
 };
 
 class TutoringServer {
  public:
   // Builds and starts the server. The collaborators must outlive it.
   // INVALID_ARGUMENT for a listen address that is not host:port with a port
-  // in 0..65535; UNAVAILABLE when the address cannot be bound (in use, not
+  // in 0..65535, for security options MakeServerSecurity rejects and
+  // connection options ValidateConnectionOptions rejects; UNAVAILABLE when the address cannot be bound (in use, not
   // local). A second server on the same port fails rather than sharing it
   // (SO_REUSEPORT is off).
   static absl::StatusOr<std::unique_ptr<TutoringServer>> Start(

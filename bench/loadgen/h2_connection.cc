@@ -4,8 +4,13 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -283,28 +288,200 @@ std::string FormatGrpcTimeout(absl::Duration timeout) {
   return "99999999H";
 }
 
+namespace {
+
+// The last OpenSSL error of this thread, as text ("" if none).
+std::string OpenSslError() {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof(text));
+  return text;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::Create(
+    const TlsSettings& settings) {
+  // OpenSSL's socket BIO writes with write(2), without MSG_NOSIGNAL: a
+  // server closing a connection would end the process with SIGPIPE. Ignore
+  // it (when nobody handles it), so the write fails with EPIPE instead.
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) == 0 &&
+      current.sa_handler == SIG_DFL) {
+    ::signal(SIGPIPE, SIG_IGN);
+  }
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) {
+    return absl::InternalError(absl::StrCat("SSL_CTX_new: ", OpenSslError()));
+  }
+  std::shared_ptr<const TlsContext> context(
+      new TlsContext(ctx, settings.server_name));
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  static const unsigned char kAlpn[] = {2, 'h', '2'};
+  SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof(kAlpn));
+  if (settings.ca_file.empty()) {
+    SSL_CTX_set_default_verify_paths(ctx);
+  } else if (SSL_CTX_load_verify_locations(ctx, settings.ca_file.c_str(),
+                                           nullptr) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--tls-ca: cannot load \"", settings.ca_file, "\": ", OpenSslError()));
+  }
+  if (settings.cert_file.empty() != settings.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key must be given together");
+  }
+  if (!settings.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, settings.cert_file.c_str()) !=
+        1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tls-cert: cannot load \"", settings.cert_file,
+                       "\": ", OpenSslError()));
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, settings.key_file.c_str(),
+                                    SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tls-key: cannot load \"", settings.key_file,
+                       "\" as the key of --tls-cert: ", OpenSslError()));
+    }
+  }
+  return context;
+}
+
+TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
 H2Connection::H2Connection(int fd, std::string authority,
-                           CallObserver& observer)
+                           CallObserver& observer, std::string authorization)
     : fd_(fd),
       authority_(std::move(authority)),
       observer_(observer),
+      authorization_(std::move(authorization)),
       read_buffer_(kReadBufferSize) {}
 
 H2Connection::~H2Connection() {
   if (session_ != nullptr) nghttp2_session_del(session_);
+  if (ssl_ != nullptr) SSL_free(ssl_);
   ::close(fd_);
 }
 
+absl::Status H2Connection::TlsHandshake(const TlsContext& tls,
+                                        absl::Time deadline) {
+  ssl_ = SSL_new(tls.ctx());
+  if (ssl_ == nullptr) {
+    return absl::InternalError(absl::StrCat("SSL_new: ", OpenSslError()));
+  }
+  SSL_set_fd(ssl_, fd_);
+  std::string name = tls.server_name();
+  if (name.empty()) {
+    name = authority_.substr(0, authority_.rfind(':'));
+    if (name.size() >= 2 && name.front() == '[') {
+      name = name.substr(1, name.size() - 2);
+    }
+  }
+  in6_addr ip{};
+  const bool is_ip = ::inet_pton(AF_INET, name.c_str(), &ip) == 1 ||
+                     ::inet_pton(AF_INET6, name.c_str(), &ip) == 1;
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+  if (is_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl_, name.c_str());
+    SSL_set1_host(ssl_, name.c_str());
+  }
+  SSL_set_connect_state(ssl_);
+  while (true) {
+    const int result = SSL_do_handshake(ssl_);
+    if (result == 1) break;
+    const int error = SSL_get_error(ssl_, result);
+    short events = 0;
+    if (error == SSL_ERROR_WANT_READ) {
+      events = POLLIN;
+    } else if (error == SSL_ERROR_WANT_WRITE) {
+      events = POLLOUT;
+    } else {
+      const long verify = SSL_get_verify_result(ssl_);
+      return absl::UnavailableError(absl::StrCat(
+          "TLS handshake failed: ",
+          verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                              : OpenSslError()));
+    }
+    const int64_t wait_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (wait_ms <= 0) return absl::DeadlineExceededError("TLS handshake");
+    pollfd waiter = {fd_, events, 0};
+    if (::poll(&waiter, 1, static_cast<int>(wait_ms)) < 0 && errno != EINTR) {
+      return absl::UnavailableError(absl::StrCat("poll: ", ErrnoText(errno)));
+    }
+  }
+  const unsigned char* protocol = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(ssl_, &protocol, &length);
+  if (length != 2 || std::memcmp(protocol, "h2", 2) != 0) {
+    return absl::UnavailableError("the server did not select ALPN \"h2\"");
+  }
+  return absl::OkStatus();
+}
+
+ssize_t H2Connection::Receive(uint8_t* buffer, size_t size) {
+  if (ssl_ == nullptr) return ::recv(fd_, buffer, size, 0);
+  errno = 0;  // SSL_ERROR_SYSCALL with errno 0 means EOF
+  const int n = SSL_read(ssl_, buffer, static_cast<int>(size));
+  if (n > 0) return n;
+  switch (SSL_get_error(ssl_, n)) {
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_SYSCALL:
+      if (errno == 0) return 0;  // EOF without close_notify
+      return -1;
+    default:
+      ERR_clear_error();
+      errno = EPROTO;
+      return -1;
+  }
+}
+
+ssize_t H2Connection::Send(const char* data, size_t size) {
+  if (ssl_ == nullptr) return ::send(fd_, data, size, MSG_NOSIGNAL);
+  errno = 0;
+  const int n = SSL_write(ssl_, data, static_cast<int>(size));
+  if (n > 0) return n;
+  switch (SSL_get_error(ssl_, n)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_SYSCALL:
+      if (errno == 0) errno = EPIPE;
+      return -1;
+    default:
+      ERR_clear_error();
+      errno = EPROTO;
+      return -1;
+  }
+}
+
 absl::StatusOr<std::unique_ptr<H2Connection>> H2Connection::Connect(
-    const Endpoint& endpoint, absl::Duration timeout, CallObserver& observer) {
+    const Endpoint& endpoint, absl::Duration timeout, CallObserver& observer,
+    const H2ConnectionOptions& options) {
   const absl::Time deadline = absl::Now() + timeout;
   const int fd = ::socket(endpoint.address.ss_family,
                           SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return absl::UnavailableError(absl::StrCat("socket: ", ErrnoText(errno)));
   }
-  std::unique_ptr<H2Connection> connection(
-      new H2Connection(fd, endpoint.authority, observer));
+  std::unique_ptr<H2Connection> connection(new H2Connection(
+      fd, endpoint.authority, observer,
+      options.bearer_token.empty()
+          ? std::string()
+          : absl::StrCat("Bearer ", options.bearer_token)));
   const std::string where = absl::StrCat("connecting to ", endpoint.authority);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&endpoint.address),
                 endpoint.address_length) != 0) {
@@ -329,6 +506,12 @@ absl::StatusOr<std::unique_ptr<H2Connection>> H2Connection::Connect(
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
+  if (options.tls != nullptr) {
+    if (absl::Status tls = connection->TlsHandshake(*options.tls, deadline);
+        !tls.ok()) {
+      return absl::UnavailableError(absl::StrCat(where, ": ", tls.message()));
+    }
+  }
   absl::Status handshake = connection->Handshake(deadline);
   if (!handshake.ok()) {
     return absl::UnavailableError(
@@ -394,9 +577,9 @@ bool H2Connection::StartCall(UnaryCall& call, absl::string_view grpc_timeout) {
   call.frame_header_[3] = static_cast<char>(length >> 8);
   call.frame_header_[4] = static_cast<char>(length);
 
-  nghttp2_nv headers[8] = {
+  nghttp2_nv headers[9] = {
       Header(":method", "POST"),
-      Header(":scheme", "http"),
+      Header(":scheme", ssl_ != nullptr ? "https" : "http"),
       Header(":path", call.path),
       Header(":authority", authority_),
       Header("content-type", "application/grpc"),
@@ -406,6 +589,9 @@ bool H2Connection::StartCall(UnaryCall& call, absl::string_view grpc_timeout) {
   size_t header_count = 7;
   if (!grpc_timeout.empty()) {
     headers[header_count++] = Header("grpc-timeout", grpc_timeout);
+  }
+  if (!authorization_.empty()) {
+    headers[header_count++] = Header("authorization", authorization_);
   }
   nghttp2_data_provider body;
   body.source.ptr = &call;
@@ -463,7 +649,7 @@ void H2Connection::Complete(UnaryCall& call, uint32_t http2_error_code) {
 
 void H2Connection::OnReadable() {
   while (!closed_) {
-    const ssize_t n = ::recv(fd_, read_buffer_.data(), read_buffer_.size(), 0);
+    const ssize_t n = Receive(read_buffer_.data(), read_buffer_.size());
     if (n > 0) {
       const ssize_t used = nghttp2_session_mem_recv(
           session_, read_buffer_.data(), static_cast<size_t>(n));
@@ -472,7 +658,11 @@ void H2Connection::OnReadable() {
                            nghttp2_strerror(static_cast<int>(used))));
         return;
       }
-      if (static_cast<size_t>(n) < read_buffer_.size()) return;
+      // SSL_read returns one record at a time: with TLS, read until it
+      // wants more from the socket.
+      if (static_cast<size_t>(n) < read_buffer_.size() && ssl_ == nullptr) {
+        return;
+      }
       continue;
     }
     if (n == 0) {
@@ -511,8 +701,8 @@ bool H2Connection::Flush() {
       }
       if (output_.empty()) return false;
     }
-    const ssize_t n = ::send(fd_, output_.data() + output_offset_,
-                             output_.size() - output_offset_, MSG_NOSIGNAL);
+    const ssize_t n = Send(output_.data() + output_offset_,
+                           output_.size() - output_offset_);
     if (n >= 0) {
       output_offset_ += static_cast<size_t>(n);
       continue;

@@ -1,5 +1,6 @@
-// Unary gRPC calls over one plaintext HTTP/2 connection (h2c with prior
-// knowledge, the way gRPC talks without TLS), implemented on nghttp2 instead
+// Unary gRPC calls over one HTTP/2 connection, plaintext (h2c with prior
+// knowledge, the way gRPC talks without TLS) or TLS (OpenSSL, ALPN "h2",
+// optionally with a client certificate), implemented on nghttp2 instead
 // of the gRPC library: the load generator must cost less CPU per call than
 // the server it measures, and gRPC's own client costs about three times what
 // h2load does (see docs/PERFORMANCE.md).
@@ -28,6 +29,8 @@
 #include "absl/time/time.h"
 
 struct nghttp2_session;
+struct ssl_st;
+struct ssl_ctx_st;
 
 namespace tutoring::bench {
 
@@ -36,6 +39,50 @@ struct Endpoint {
   sockaddr_storage address{};
   socklen_t address_length = 0;
   std::string authority;  // "host:port"
+};
+
+// TLS towards the server.
+struct TlsSettings {
+  // PEM CA bundle the server's certificate must chain to; "" uses
+  // OpenSSL's default roots.
+  std::string ca_file;
+  // PEM client certificate and key (mTLS); both or neither.
+  std::string cert_file;
+  std::string key_file;
+  // Name (or IP address) the server's certificate must carry, also sent as
+  // SNI when it is a name; "" means the target's host.
+  std::string server_name;
+};
+
+// An OpenSSL client context (TLS 1.2+, ALPN "h2", peer verification on),
+// shared by every connection of a run; thread-safe once created. Creating
+// one sets SIGPIPE to SIG_IGN when it is SIG_DFL (OpenSSL writes to the
+// socket without MSG_NOSIGNAL).
+class TlsContext {
+ public:
+  // INVALID_ARGUMENT naming the file for one that cannot be loaded, or a key
+  // that does not match its certificate.
+  static absl::StatusOr<std::shared_ptr<const TlsContext>> Create(
+      const TlsSettings& settings);
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+  ~TlsContext();
+
+  ssl_ctx_st* ctx() const { return ctx_; }
+  const std::string& server_name() const { return server_name_; }
+
+ private:
+  TlsContext(ssl_ctx_st* ctx, std::string server_name)
+      : ctx_(ctx), server_name_(std::move(server_name)) {}
+  ssl_ctx_st* const ctx_;
+  const std::string server_name_;
+};
+
+// How to connect: plaintext without `tls`; `bearer_token`, when set, goes
+// on every call as "authorization: Bearer <token>".
+struct H2ConnectionOptions {
+  std::shared_ptr<const TlsContext> tls;
+  std::string bearer_token;
 };
 
 // Resolves "host:port" ("[v6addr]:port" for IPv6; an optional "dns:///"
@@ -102,8 +149,11 @@ class H2Connection {
   // SETTINGS exchange) and returns a connection ready for calls, with its
   // socket in non-blocking mode. UNAVAILABLE naming the reason when the
   // target refuses, times out, or does not speak HTTP/2.
+  // With options.tls, the TLS handshake (server certificate verified, ALPN
+  // "h2" required) is part of the connect and of `timeout`.
   static absl::StatusOr<std::unique_ptr<H2Connection>> Connect(
-      const Endpoint& endpoint, absl::Duration timeout, CallObserver& observer);
+      const Endpoint& endpoint, absl::Duration timeout, CallObserver& observer,
+      const H2ConnectionOptions& options = {});
 
   H2Connection(const H2Connection&) = delete;
   H2Connection& operator=(const H2Connection&) = delete;
@@ -155,8 +205,14 @@ class H2Connection {
   void Close(absl::string_view reason);
 
  private:
-  H2Connection(int fd, std::string authority, CallObserver& observer);
+  H2Connection(int fd, std::string authority, CallObserver& observer,
+               std::string authorization);
+  absl::Status TlsHandshake(const TlsContext& tls, absl::Time deadline);
   absl::Status Handshake(absl::Time deadline);
+  // recv/send through TLS when it is on: bytes moved, 0 for EOF, -1 with
+  // errno set (EAGAIN when the socket must become ready first).
+  ssize_t Receive(uint8_t* buffer, size_t size);
+  ssize_t Send(const char* data, size_t size);
 
   // nghttp2 calls back into these (defined in the .cc).
   friend struct H2ConnectionCallbacks;
@@ -166,6 +222,10 @@ class H2Connection {
   const int fd_;
   const std::string authority_;
   CallObserver& observer_;
+  // "Bearer <token>", or "" for no authorization header.
+  const std::string authorization_;
+  // TLS session; nullptr for plaintext.
+  ssl_st* ssl_ = nullptr;
   nghttp2_session* session_ = nullptr;
   std::vector<UnaryCall*> in_flight_;
   std::string output_;

@@ -72,10 +72,12 @@ struct Connection {
 // happen before it starts; results are read after it is joined).
 class Worker final : public CallObserver {
  public:
-  Worker(const LoadOptions& options, const Endpoint& endpoint, int index,
+  Worker(const LoadOptions& options, const Endpoint& endpoint,
+         const H2ConnectionOptions& h2_options, int index,
          const std::vector<int>& capacities, int64_t total_share)
       : options_(options),
         endpoint_(endpoint),
+        h2_options_(h2_options),
         index_(index),
         total_share_(total_share),
         grpc_timeout_(FormatGrpcTimeout(options.timeout)),
@@ -111,7 +113,8 @@ class Worker final : public CallObserver {
     }
     for (auto& connection : connections_) {
       absl::StatusOr<std::unique_ptr<H2Connection>> h2 =
-          H2Connection::Connect(endpoint_, options_.connect_timeout, *this);
+          H2Connection::Connect(endpoint_, options_.connect_timeout, *this,
+                              h2_options_);
       if (!h2.ok()) return h2.status();
       connection->h2 = *std::move(h2);
       Register(*connection);
@@ -373,7 +376,8 @@ class Worker final : public CallObserver {
       return;
     }
     absl::StatusOr<std::unique_ptr<H2Connection>> h2 =
-        H2Connection::Connect(endpoint_, options_.connect_timeout, *this);
+        H2Connection::Connect(endpoint_, options_.connect_timeout, *this,
+                              h2_options_);
     now_ns_ = NowNs();
     if (h2.ok()) {
       connection.h2 = *std::move(h2);
@@ -427,6 +431,7 @@ class Worker final : public CallObserver {
   // Constant after construction.
   const LoadOptions& options_;
   const Endpoint& endpoint_;
+  const H2ConnectionOptions h2_options_;
   const int index_;
   const int64_t total_share_;
   const std::string grpc_timeout_;
@@ -513,6 +518,14 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
   }
   absl::StatusOr<Endpoint> endpoint = ResolveTarget(options.target);
   if (!endpoint.ok()) return endpoint.status();
+  H2ConnectionOptions h2_options;
+  h2_options.bearer_token = options.bearer_token;
+  if (options.tls.has_value()) {
+    absl::StatusOr<std::shared_ptr<const TlsContext>> tls =
+        TlsContext::Create(*options.tls);
+    if (!tls.ok()) return tls.status();
+    h2_options.tls = *std::move(tls);
+  }
 
   // Connection c carries concurrency / connections calls (the first
   // concurrency % connections carry one more) and belongs to thread
@@ -527,7 +540,8 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
     const int64_t share = options.total / options.threads +
                           (w < options.total % options.threads ? 1 : 0);
     workers.push_back(
-        std::make_unique<Worker>(options, *endpoint, w, capacities, share));
+        std::make_unique<Worker>(options, *endpoint, h2_options, w, capacities,
+                                 share));
     if (absl::Status connected = workers.back()->Connect(); !connected.ok()) {
       return connected;
     }

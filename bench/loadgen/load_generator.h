@@ -8,12 +8,14 @@
 #define TUTORING_BENCH_LOADGEN_LOAD_GENERATOR_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "bench/loadgen/h2_connection.h"
 #include "bench/loadgen/load_report.h"
 #include "bench/loadgen/request_mix.h"
 
@@ -22,8 +24,12 @@ namespace tutoring::bench {
 // What to run. Every field has a usable default except `mix`;
 // ValidateLoadOptions states the ranges.
 struct LoadOptions {
-  // host:port of any server of the tutoring.v1 contract (plaintext HTTP/2).
+  // host:port of any server of the tutoring.v1 contract.
   std::string target = "127.0.0.1:50051";
+  // TLS (OpenSSL, ALPN h2) when set, else plaintext HTTP/2.
+  std::optional<TlsSettings> tls;
+  // When not empty, every call carries "authorization: Bearer <token>".
+  std::string bearer_token;
   // What to call, by weight; non-empty.
   std::vector<WeightedRpc> mix;
   // Where request parameters come from.

@@ -7,6 +7,7 @@
 // line by the common command-line layer; 1 when the target cannot be reached.
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "bench/loadgen/load_generator.h"
@@ -22,7 +24,22 @@
 #include "common/command_line.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051",
-          "host:port of the server (plaintext HTTP/2, as gRPC without TLS)");
+          "host:port of the server (plaintext HTTP/2, as gRPC without TLS, "
+          "unless --tls or a --tls-* flag is given)");
+ABSL_FLAG(bool, tls, false,
+          "connect with TLS (ALPN h2), trusting OpenSSL's default CA roots "
+          "(implied by the other --tls-* flags)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "TLS: PEM CA bundle the server's certificate must chain to");
+ABSL_FLAG(std::string, tls_cert, "",
+          "TLS: PEM client certificate (mTLS), with --tls-key");
+ABSL_FLAG(std::string, tls_key, "", "TLS: PEM private key of --tls-cert");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "TLS: name or IP the server's certificate must carry (default: "
+          "the target's host)");
+ABSL_FLAG(std::string, token_file, "",
+          "file whose first line is a bearer token, sent on every call as "
+          "authorization: Bearer <token>");
 ABSL_FLAG(std::string, call, "",
           "the one RPC to call: GetUserRole, GetStreak, BatchGetStreaks, "
           "ListActiveUsers, ListUsersByRole, ListExercises, or Health "
@@ -160,10 +177,32 @@ int main(int argc, char** argv) {
   // The rules that span several flags (threads <= connections, the user id
   // range, --rps, ...).
   tutoring::ExitIfUsageError(tutoring::bench::ValidateLoadOptions(options));
+  if (absl::GetFlag(FLAGS_tls) || !absl::GetFlag(FLAGS_tls_ca).empty() ||
+      !absl::GetFlag(FLAGS_tls_cert).empty() ||
+      !absl::GetFlag(FLAGS_tls_key).empty() ||
+      !absl::GetFlag(FLAGS_tls_server_name).empty()) {
+    options.tls = tutoring::bench::TlsSettings{
+        absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert),
+        absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_server_name)};
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_token_file);
+      !path.empty()) {
+    std::ifstream in(path);
+    std::string token;
+    if (!in || !std::getline(in, token) ||
+        absl::StripAsciiWhitespace(token).empty()) {
+      tutoring::ExitUsageError(absl::StrCat(
+          "--token-file: cannot read a token from \"", path, "\""));
+    }
+    options.bearer_token = std::string(absl::StripAsciiWhitespace(token));
+  }
 
   absl::StatusOr<tutoring::bench::LoadReport> report =
       tutoring::bench::RunLoad(options);
   if (!report.ok()) {
+    if (report.status().code() == absl::StatusCode::kInvalidArgument) {
+      tutoring::ExitUsageError(report.status().message());
+    }
     std::fprintf(stderr, "tutoring-bench: %s\n",
                  tutoring::OneLine(report.status().message()).c_str());
     return 1;

@@ -47,6 +47,22 @@ ABSL_FLAG(std::string, as_of, FlagValues().as_of,
           "get-streak, batch-get-streaks: RFC 3339 instant, e.g. "
           "2026-01-12T08:00:00Z (default: now)");
 
+ABSL_FLAG(bool, tls, FlagValues().tls,
+          "connect with TLS, trusting the system's CA roots (implied by the "
+          "other --tls-* flags)");
+ABSL_FLAG(std::string, tls_ca, FlagValues().tls_ca,
+          "TLS: PEM CA bundle the server's certificate must chain to");
+ABSL_FLAG(std::string, tls_cert, FlagValues().tls_cert,
+          "TLS: PEM client certificate (mTLS), with --tls-key");
+ABSL_FLAG(std::string, tls_key, FlagValues().tls_key,
+          "TLS: PEM private key of --tls-cert");
+ABSL_FLAG(std::string, tls_server_name, FlagValues().tls_server_name,
+          "TLS: name the server's certificate must carry, instead of the "
+          "target's host");
+ABSL_FLAG(std::string, token_file, FlagValues().token_file,
+          "file whose first line is a bearer token, sent as authorization: "
+          "Bearer <token> (needs TLS)");
+
 int main(int argc, char** argv) {
   constexpr tutoring::FlagFromEnv kEnv[] = {{"target", "TUTORING_TARGET"}};
   const tutoring::CommandLine command_line =
@@ -65,6 +81,12 @@ int main(int argc, char** argv) {
   flags.language = absl::GetFlag(FLAGS_language);
   flags.time_zone = absl::GetFlag(FLAGS_time_zone);
   flags.as_of = absl::GetFlag(FLAGS_as_of);
+  flags.tls = absl::GetFlag(FLAGS_tls);
+  flags.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  flags.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  flags.tls_key = absl::GetFlag(FLAGS_tls_key);
+  flags.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  flags.token_file = absl::GetFlag(FLAGS_token_file);
 
   absl::StatusOr<tutoring::tutorctl::Invocation> invocation =
       tutoring::tutorctl::MakeInvocation(flags, command_line.positional,

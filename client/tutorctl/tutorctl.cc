@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -55,6 +56,12 @@ constexpr FlagRule kFlagRules[] = {
     {"language", Bit(Subcommand::kListExercises)},
     {"time_zone", kStreaks},
     {"as_of", kStreaks},
+    {"tls", kAll},
+    {"tls_ca", kAll},
+    {"tls_cert", kAll},
+    {"tls_key", kAll},
+    {"tls_server_name", kAll},
+    {"token_file", kAll},
 };
 
 struct SubcommandSpec {
@@ -301,6 +308,11 @@ variable, else 127.0.0.1:50051), --deadline and --json; paging is
 --page-size, --page-token and --all-pages. Flags may come before or after
 the command; a flag the command does not take is a usage error.
 
+TLS: --tls-ca=FILE trusts that CA (--tls alone: the system's roots);
+--tls-cert and --tls-key present a client certificate (mTLS);
+--tls-server-name=NAME checks the server's certificate for NAME;
+--token-file=FILE sends its first line as "authorization: Bearer ...".
+
 Exit status: 0 on success; 64 for a malformed command line; otherwise the
 gRPC status code of the failed call (3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED,
 5 NOT_FOUND, 14 UNAVAILABLE, ...), its message on stderr. health exits 14
@@ -346,6 +358,33 @@ absl::StatusOr<Invocation> MakeInvocation(const FlagValues& flags,
   if (is_given("deadline") || flags.deadline != absl::InfiniteDuration()) {
     RETURN_IF_ERROR(RequirePositive("deadline", flags.deadline));
     invocation.deadline = flags.deadline;
+  }
+  if (flags.tls || !flags.tls_ca.empty() || !flags.tls_cert.empty() ||
+      !flags.tls_key.empty() || !flags.tls_server_name.empty()) {
+    if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+      return UsageError("--tls-cert and --tls-key must be given together");
+    }
+    invocation.tls = TlsOptions{flags.tls_ca, flags.tls_cert, flags.tls_key,
+                                flags.tls_server_name};
+  }
+  if (!flags.token_file.empty()) {
+    if (!invocation.tls.has_value()) {
+      return UsageError(
+          "--token-file needs TLS (--tls or --tls-ca): a token is never sent "
+          "in plaintext");
+    }
+    std::ifstream in(flags.token_file);
+    std::string token;
+    if (!in || !std::getline(in, token)) {
+      return BadValue("token_file", flags.token_file,
+                      "cannot be read or is empty");
+    }
+    token = std::string(absl::StripAsciiWhitespace(token));
+    if (token.empty()) {
+      return BadValue("token_file", flags.token_file,
+                      "its first line holds no token");
+    }
+    invocation.bearer_token = std::move(token);
   }
   invocation.json = flags.json;
   if (applies("page_size")) {
@@ -520,6 +559,8 @@ int Run(const Invocation& invocation, std::ostream& out, std::ostream& err) {
   ClientOptions options;
   options.target = invocation.target;
   options.default_deadline = invocation.deadline;
+  options.tls = invocation.tls;
+  options.bearer_token = invocation.bearer_token;
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(options);
   absl::Status status =
       client.ok() ? Execute(invocation, **client, out) : client.status();

@@ -72,6 +72,15 @@ struct FlagValues {
   std::string time_zone;
   // --as-of: an RFC 3339 instant; "" for now.
   std::string as_of;
+  // TLS: --tls (system roots), --tls-ca, --tls-cert, --tls-key,
+  // --tls-server-name; any of them turns TLS on.
+  bool tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
+  // --token-file: a file whose first line is the bearer token to send.
+  std::string token_file;
 };
 
 enum class Subcommand {
@@ -106,6 +115,9 @@ struct Invocation {
   std::vector<int64_t> user_ids;
   // health: the service name asked about ("" = the whole server).
   std::string health_service;
+  // ClientOptions::tls and ::bearer_token.
+  std::optional<TlsOptions> tls;
+  std::string bearer_token;
 };
 
 // The usage text --help prints before the list of flags: the subcommands,
@@ -124,7 +136,9 @@ std::string Usage();
 // tutorctl does not have); a malformed value (--role, --difficulty, --as-of,
 // a deadline that is not positive and finite, an empty --target given);
 // list-users-by-role without --role or list-exercises without --difficulty;
-// a wrong number of arguments, or a USER_ID that is not a 64-bit integer.
+// a wrong number of arguments, or a USER_ID that is not a 64-bit integer;
+// --tls-cert without --tls-key or the reverse; a --token-file that cannot
+// be read or holds no token; a token without TLS.
 // Values the server judges (ids <= 0, page sizes, page tokens, time zone
 // names) pass through unchecked.
 absl::StatusOr<Invocation> MakeInvocation(const FlagValues& flags,

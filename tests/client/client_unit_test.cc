@@ -142,6 +142,24 @@ TEST(ServiceConfig, DefaultsComeFromTheFile) {
             ConfigDuration(service.fields().at("timeout")));
 }
 
+TEST(ClientOptions, TlsAndTokenNeedReadableFilesAndTls) {
+  ClientOptions token_without_tls;
+  token_without_tls.bearer_token = "dashboard.0123456789abcdef";
+  EXPECT_EQ(CreateCode(token_without_tls), absl::StatusCode::kInvalidArgument);
+  ClientOptions missing_ca;
+  missing_ca.tls = TlsOptions{"/nonexistent/ca.pem", "", "", ""};
+  EXPECT_EQ(CreateCode(missing_ca), absl::StatusCode::kInvalidArgument);
+  ClientOptions cert_without_key;
+  cert_without_key.tls = TlsOptions{"", "/nonexistent/c.pem", "", ""};
+  EXPECT_EQ(CreateCode(cert_without_key), absl::StatusCode::kInvalidArgument);
+  // System roots, a token, a name override: no file to read, no server
+  // needed.
+  ClientOptions tls_with_token;
+  tls_with_token.tls = TlsOptions{"", "", "", "localhost"};
+  tls_with_token.bearer_token = "dashboard.0123456789abcdef";
+  EXPECT_EQ(CreateCode(tls_with_token), absl::StatusCode::kOk);
+}
+
 TEST(FromGrpcStatus, KeepsCodeAndMessage) {
   EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
   for (int code = 1; code <= 16; ++code) {
@@ -191,6 +209,34 @@ TEST(TutorctlInvocation, FlagValuesReachTheInvocation) {
   EXPECT_EQ(invocation->page_token, "abc");
   EXPECT_EQ(invocation->role, v1::ROLE_ADMIN);
   EXPECT_TRUE(invocation->pending_onboarding_only);
+}
+
+TEST(TutorctlInvocation, TlsFlagsAndTokenFile) {
+  FlagValues flags;
+  flags.tls_ca = "ca.pem";
+  flags.tls_server_name = "localhost";
+  absl::StatusOr<Invocation> tls =
+      Make({"health"}, flags, {"tls_ca", "tls_server_name"});
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  ASSERT_TRUE(tls->tls.has_value());
+  EXPECT_EQ(tls->tls->ca_file, "ca.pem");
+  EXPECT_EQ(tls->tls->server_name, "localhost");
+  EXPECT_FALSE(Make({"health"}).value().tls.has_value());
+
+  FlagValues half = flags;
+  half.tls_cert = "client.pem";
+  EXPECT_EQ(Make({"health"}, half, {"tls_ca", "tls_cert"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  FlagValues token_without_tls;
+  token_without_tls.token_file = "/dev/null";
+  EXPECT_EQ(Make({"health"}, token_without_tls, {"token_file"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  FlagValues empty_token = flags;
+  empty_token.token_file = "/dev/null";
+  EXPECT_EQ(Make({"health"}, empty_token, {"tls_ca", "token_file"})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(TutorctlInvocation, DefaultsWithoutFlags) {

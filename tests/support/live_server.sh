@@ -4,7 +4,7 @@
 # (ctest sets them) and $src, the source tree.
 #
 #   create_scratch_db NAME FIXTURE.sql   sets $scratch_url; migrated, loaded
-#   start_server LOGFILE                 sets $server_port once SERVING
+#   start_server LOGFILE [FLAG...]       sets $server_port once SERVING
 #   stop_live_server                     kills the server, drops the database
 # Call stop_live_server from the caller's EXIT trap.
 
@@ -26,8 +26,9 @@ create_scratch_db() {
 
 start_server() {
   local log="$1" _
+  shift
   "$TUTORING_SERVER_BIN" --listen=127.0.0.1:0 --database-url="$scratch_url" \
-    --health-interval=100ms 2>"$log" &
+    --health-interval=100ms "$@" 2>"$log" &
   server_pid=$!
   for _ in $(seq 100); do
     server_port="$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" 2>/dev/null | head -n 1)"
