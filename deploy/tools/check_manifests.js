@@ -32,7 +32,7 @@ const SAFE_SYSCTLS = new Set(['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_
   'net.ipv4.ip_local_reserved_ports', 'net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout',
   'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes']);
 
-const problems = [];
+let problems = [];
 function problem(where, text) { problems.push(`${where}: ${text}`); }
 
 function parseArgs(argv) {
@@ -314,6 +314,15 @@ function checkOverlay(overlay, objects, health) {
   }
 }
 
+// The problems of one rendered overlay (a list of objects), for tests.
+function check(overlay, objects, health) {
+  problems = [];
+  checkOverlay(overlay, objects, health);
+  const found = problems;
+  problems = [];
+  return found;
+}
+
 function main() {
   const args = parseArgs(process.argv.slice(2));
   const health = healthNames(args.healthH, args.healthCc);
@@ -331,4 +340,5 @@ function main() {
   }
 }
 
-main();
+if (require.main === module) main();
+module.exports = {check, healthNames};
