@@ -37,7 +37,15 @@ ABSL_FLAG(absl::Duration, lock_timeout,
           "up/down: how long to wait for another runner's migration lock, "
           "positive, e.g. 30s or 5m");
 
+ABSL_FLAG(absl::Duration, wait, absl::ZeroDuration(),
+          "verify: retry every 5s for up to this long until the database "
+          "matches (e.g. while the migration Job runs), printing each new "
+          "reason once; 0 checks once");
+
 namespace {
+
+// Pause between two checks of verify --wait.
+constexpr absl::Duration kVerifyRetryInterval = absl::Seconds(5);
 
 constexpr char kUsage[] =
     "Applies, reverts and checks the database schema migrations.\n"
@@ -49,8 +57,10 @@ constexpr char kUsage[] =
     "  status                    list versions: applied_at or pending, and\n"
     "                            CHANGED / MISSING FILE for edited or removed\n"
     "                            applied files\n"
-    "  verify                    fail unless every migration is applied and\n"
-    "                            unchanged\n"
+    "  verify [--wait D]         fail unless every migration is applied and\n"
+    "                            unchanged; newer applied migrations must be\n"
+    "                            marked -- tutoring:backward-compatible;\n"
+    "                            --wait retries until D has passed\n"
     "\n"
     "Exit status: 0 ok, 1 failure, 64 usage error.";
 
@@ -87,11 +97,31 @@ void PrintStatus(const std::vector<tutoring::db::MigrationState>& states) {
     if (state.status == MigrationStatus::kChanged) {
       absl::StrAppend(&applied, "  CHANGED");
     } else if (state.status == MigrationStatus::kMissingFile) {
-      absl::StrAppend(&applied, "  MISSING FILE");
+      absl::StrAppend(&applied, state.backward_compatible
+                                    ? "  MISSING FILE (backward-compatible)"
+                                    : "  MISSING FILE");
     }
     std::printf("%-7s  %-*s  %s\n",
                 absl::StrFormat("%04d", state.version).c_str(), width,
                 state.name.c_str(), applied.c_str());
+  }
+}
+
+// Verify, retried every kVerifyRetryInterval until it passes or `wait` has
+// passed; each new failure reason is printed once while waiting.
+absl::Status VerifyWithin(const tutoring::db::Migrator& migrator,
+                          const tutoring::Clock& clock, absl::Duration wait) {
+  const absl::Time deadline = clock.Now() + wait;
+  std::string last_reason;
+  while (true) {
+    absl::Status status = migrator.Verify();
+    if (status.ok() || clock.Now() >= deadline) return status;
+    if (status.message() != last_reason) {
+      last_reason = std::string(status.message());
+      PrintLine(absl::StrCat("waiting: ", tutoring::OneLine(last_reason)));
+    }
+    tutoring::SleepUntil(clock,
+                         std::min(clock.Now() + kVerifyRetryInterval, deadline));
   }
 }
 
@@ -115,6 +145,14 @@ int Run(const std::vector<std::string>& args) {
   }
   if (to.has_value() && command != "up" && command != "down") {
     tutoring::ExitUsageError("--to is only valid with up or down");
+  }
+  const absl::Duration wait = absl::GetFlag(FLAGS_wait);
+  if (wait != absl::ZeroDuration() && command != "verify") {
+    tutoring::ExitUsageError("--wait is only valid with verify");
+  }
+  if (wait < absl::ZeroDuration()) {
+    tutoring::ExitUsageError(absl::StrCat(
+        "--wait must be >= 0, got ", absl::FormatDuration(wait)));
   }
   if (to.has_value() && steps.has_value()) {
     tutoring::ExitUsageError("give --steps or --to, not both");
@@ -160,8 +198,7 @@ int Run(const std::vector<std::string>& args) {
     if (states.ok()) PrintStatus(*states);
     status = states.status();
   } else {
-    status = migrator.Verify();
-    if (status.ok()) PrintLine("database matches the migrations folder");
+    status = VerifyWithin(migrator, clock, wait);
   }
   if (status.ok()) return 0;
   return Fail(status.code() == absl::StatusCode::kInvalidArgument

@@ -40,21 +40,44 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   version int PRIMARY KEY,
   name text NOT NULL,
   checksum text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  backward_compatible boolean NOT NULL DEFAULT false
 ))sql";
+
+// Tables created before the column existed get it (under the lock) the next
+// time Up or Down runs; their rows count as not backward compatible.
+constexpr absl::string_view kBackwardCompatibleColumnExists = R"sql(
+SELECT EXISTS (
+  SELECT 1 FROM pg_attribute
+  WHERE attrelid = 'schema_migrations'::regclass
+    AND attname = 'backward_compatible' AND NOT attisdropped))sql";
+
+constexpr absl::string_view kAddBackwardCompatibleColumn =
+    "ALTER TABLE schema_migrations "
+    "ADD COLUMN IF NOT EXISTS backward_compatible boolean NOT NULL "
+    "DEFAULT false";
 
 constexpr absl::string_view kBookkeepingTableExists =
     "SELECT to_regclass('schema_migrations') IS NOT NULL";
 
 constexpr absl::string_view kSelectApplied = R"sql(
 SELECT version, name, checksum,
-       (extract(epoch FROM applied_at) * 1000000)::bigint AS applied_at_us
+       (extract(epoch FROM applied_at) * 1000000)::bigint AS applied_at_us,
+       backward_compatible
+FROM schema_migrations
+ORDER BY version)sql";
+
+// For a table without the column (read-only callers cannot add it).
+constexpr absl::string_view kSelectAppliedWithoutColumn = R"sql(
+SELECT version, name, checksum,
+       (extract(epoch FROM applied_at) * 1000000)::bigint AS applied_at_us,
+       false AS backward_compatible
 FROM schema_migrations
 ORDER BY version)sql";
 
 constexpr absl::string_view kInsertApplied =
-    "INSERT INTO schema_migrations (version, name, checksum) "
-    "VALUES ($1, $2, $3)";
+    "INSERT INTO schema_migrations (version, name, checksum, "
+    "backward_compatible) VALUES ($1, $2, $3, $4)";
 
 constexpr absl::string_view kDeleteApplied =
     "DELETE FROM schema_migrations WHERE version = $1";
@@ -78,10 +101,30 @@ absl::StatusOr<std::string> Sha256Hex(absl::string_view data) {
       absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
-bool HasNoTransactionMarker(absl::string_view sql) {
-  absl::string_view first_line = sql.substr(0, sql.find('\n'));
-  absl::ConsumeSuffix(&first_line, "\r");
-  return first_line == kNoTransactionMarker;
+constexpr absl::string_view kMarkerPrefix = "-- tutoring:";
+
+// The markers a migration file starts with.
+struct Markers {
+  bool no_transaction = false;
+  bool backward_compatible = false;
+};
+
+// Reads the file's leading "-- tutoring:" lines. A line that is not exactly a
+// known marker is not one (a misspelt backward-compatible marker makes a
+// rollback refuse, the safe side; a misspelt no-transaction marker makes
+// CREATE INDEX CONCURRENTLY fail loudly).
+Markers ReadMarkers(absl::string_view sql) {
+  Markers markers;
+  while (absl::StartsWith(sql, kMarkerPrefix)) {
+    const size_t end = sql.find('\n');
+    absl::string_view line = sql.substr(0, end);
+    sql = end == absl::string_view::npos ? absl::string_view()
+                                         : sql.substr(end + 1);
+    absl::ConsumeSuffix(&line, "\r");
+    if (line == kNoTransactionMarker) markers.no_transaction = true;
+    if (line == kBackwardCompatibleMarker) markers.backward_compatible = true;
+  }
+  return markers;
 }
 
 absl::StatusOr<std::string> ReadFile(const fs::path& path) {
@@ -172,6 +215,7 @@ struct AppliedRow {
   std::string name;
   std::string checksum;
   absl::Time applied_at;
+  bool backward_compatible = false;
 };
 
 // With `create`, creates schema_migrations if missing (call only under the
@@ -185,11 +229,20 @@ absl::StatusOr<std::vector<AppliedRow>> ReadApplied(
     } else if (!tx.exec1(std::string(kBookkeepingTableExists))[0].as<bool>()) {
       return std::vector<AppliedRow>{};
     }
+    bool has_column =
+        tx.exec1(std::string(kBackwardCompatibleColumnExists))[0].as<bool>();
+    if (create && !has_column) {
+      tx.exec0(std::string(kAddBackwardCompatibleColumn));
+      has_column = true;
+    }
     std::vector<AppliedRow> rows;
-    for (const pqxx::row& row : tx.exec(std::string(kSelectApplied))) {
+    for (const pqxx::row& row :
+         tx.exec(std::string(has_column ? kSelectApplied
+                                        : kSelectAppliedWithoutColumn))) {
       rows.push_back({row[0].as<int>(), row[1].as<std::string>(),
                       row[2].as<std::string>(),
-                      absl::FromUnixMicros(row[3].as<int64_t>())});
+                      absl::FromUnixMicros(row[3].as<int64_t>()),
+                      row[4].as<bool>()});
     }
     return rows;
   } catch (...) {
@@ -253,6 +306,7 @@ std::vector<MigrationState> Compare(const std::vector<Migration>& migrations,
   for (const AppliedRow& row : applied) {
     MigrationState& state = states[row.version];
     state.applied_at = row.applied_at;
+    state.backward_compatible = row.backward_compatible;
     // Versions run 1..N, so anything outside has no file.
     if (row.version < 1 || row.version > static_cast<int>(migrations.size())) {
       state.version = row.version;
@@ -271,9 +325,23 @@ std::vector<MigrationState> Compare(const std::vector<Migration>& migrations,
   return result;
 }
 
-// FAILED_PRECONDITION for the first changed or missing applied file.
+// Whether CheckAppliedFiles lets versions beyond the folder's last one pass
+// when they were recorded as backward compatible.
+enum class NewerVersions { kRefuse, kAcceptBackwardCompatible };
+
+// True for a recorded version above the folder's last one.
+bool IsAhead(const std::vector<Migration>& migrations,
+             const MigrationState& state) {
+  return state.status == MigrationStatus::kMissingFile &&
+         state.version > static_cast<int>(migrations.size());
+}
+
+// FAILED_PRECONDITION for the first changed or missing applied file. With
+// kAcceptBackwardCompatible, versions above the folder's last one pass when
+// recorded as backward compatible; the message names the first that is not.
 absl::Status CheckAppliedFiles(const std::vector<Migration>& migrations,
-                               const std::vector<MigrationState>& states) {
+                               const std::vector<MigrationState>& states,
+                               NewerVersions newer) {
   for (const MigrationState& state : states) {
     if (state.status == MigrationStatus::kChanged) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -281,14 +349,44 @@ absl::Status CheckAppliedFiles(const std::vector<Migration>& migrations,
           " has changed since it was applied (its checksum or name differs "
           "from schema_migrations); applied migrations must not be edited"));
     }
-    if (state.status == MigrationStatus::kMissingFile) {
+    if (state.status != MigrationStatus::kMissingFile) continue;
+    const std::string label = Label(state.version, state.name);
+    if (!IsAhead(migrations, state)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("migration ", label, " is applied but its file ", label,
+                       kUpSuffix, " is not in the migrations folder"));
+    }
+    if (newer == NewerVersions::kRefuse) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "migration ", Label(state.version, state.name),
-          " is applied but its file ", Label(state.version, state.name),
-          kUpSuffix, " is not in the migrations folder"));
+          "migration ", label, " is applied but its file ", label, kUpSuffix,
+          " is not in the migrations folder, which ends at version ",
+          migrations.size(), ": the database is ahead of this folder"));
+    }
+    if (!state.backward_compatible) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database is ahead of this migrations folder (last version ",
+          migrations.size(), "): migration ", label, " (file ", label,
+          kUpSuffix, ") is applied and not marked \"",
+          kBackwardCompatibleMarker,
+          "\", so this release may not work on that schema and it blocks the "
+          "rollback; roll forward, or revert it with the newer release's "
+          "tutoring-migrate down --to ",
+          state.version - 1));
     }
   }
   return absl::OkStatus();
+}
+
+// "0004_a, 0005_b": the recorded versions above the folder's last one.
+std::string AheadLabels(const std::vector<Migration>& migrations,
+                        const std::vector<MigrationState>& states) {
+  std::string labels;
+  for (const MigrationState& state : states) {
+    if (!IsAhead(migrations, state)) continue;
+    absl::StrAppend(&labels, labels.empty() ? "" : ", ",
+                    Label(state.version, state.name));
+  }
+  return labels;
 }
 
 }  // namespace
@@ -366,8 +464,11 @@ absl::StatusOr<std::vector<Migration>> LoadMigrations(const std::string& dir) {
     ASSIGN_OR_RETURN(migration.up_sql, ReadFile(entry.up));
     ASSIGN_OR_RETURN(migration.down_sql, ReadFile(entry.down));
     ASSIGN_OR_RETURN(migration.checksum, Sha256Hex(migration.up_sql));
-    migration.transactional = !HasNoTransactionMarker(migration.up_sql);
-    migration.down_transactional = !HasNoTransactionMarker(migration.down_sql);
+    const Markers up_markers = ReadMarkers(migration.up_sql);
+    const Markers down_markers = ReadMarkers(migration.down_sql);
+    migration.transactional = !up_markers.no_transaction;
+    migration.down_transactional = !down_markers.no_transaction;
+    migration.backward_compatible = up_markers.backward_compatible;
     migrations.push_back(std::move(migration));
   }
   return migrations;
@@ -392,7 +493,8 @@ absl::Status Migrator::Up(std::optional<int> to_version) const {
   ASSIGN_OR_RETURN(const std::vector<AppliedRow> applied,
                    ReadApplied(*connection, /*create=*/true));
   const std::vector<MigrationState> states = Compare(migrations_, applied);
-  RETURN_IF_ERROR(CheckAppliedFiles(migrations_, states));
+  RETURN_IF_ERROR(CheckAppliedFiles(migrations_, states,
+                                    NewerVersions::kAcceptBackwardCompatible));
 
   int applied_now = 0;
   for (const MigrationState& state : states) {
@@ -406,7 +508,8 @@ absl::Status Migrator::Up(std::optional<int> to_version) const {
         absl::StrCat("applying ", migration.up_path),
         [&migration](pqxx::transaction_base& tx) {
           tx.exec_params0(std::string(kInsertApplied), migration.version,
-                          migration.name, migration.checksum);
+                          migration.name, migration.checksum,
+                          migration.backward_compatible);
         }));
     ++applied_now;
     if (options_.progress) {
@@ -415,8 +518,13 @@ absl::Status Migrator::Up(std::optional<int> to_version) const {
     }
   }
   if (applied_now == 0 && options_.progress) {
-    options_.progress(
-        absl::StrCat("nothing to apply (target version ", target, ")"));
+    const std::string ahead = AheadLabels(migrations_, states);
+    options_.progress(absl::StrCat(
+        "nothing to apply (target version ", target, ")",
+        ahead.empty() ? ""
+                      : absl::StrCat("; the database is ahead of this folder "
+                                     "by backward-compatible ",
+                                     ahead)));
   }
   return absl::OkStatus();
 }
@@ -436,8 +544,8 @@ absl::Status Migrator::Down(DownTarget target) const {
   RETURN_IF_ERROR(AcquireLock(*connection, clock_, options_));
   ASSIGN_OR_RETURN(const std::vector<AppliedRow> applied,
                    ReadApplied(*connection, /*create=*/true));
-  RETURN_IF_ERROR(
-      CheckAppliedFiles(migrations_, Compare(migrations_, applied)));
+  RETURN_IF_ERROR(CheckAppliedFiles(
+      migrations_, Compare(migrations_, applied), NewerVersions::kRefuse));
 
   // `applied` is ordered by version; revert from the top.
   std::vector<int> to_revert;
@@ -484,7 +592,8 @@ absl::StatusOr<std::vector<MigrationState>> Migrator::GetStatus() const {
 
 absl::Status Migrator::Verify() const {
   ASSIGN_OR_RETURN(const std::vector<MigrationState> states, GetStatus());
-  RETURN_IF_ERROR(CheckAppliedFiles(migrations_, states));
+  RETURN_IF_ERROR(CheckAppliedFiles(migrations_, states,
+                                    NewerVersions::kAcceptBackwardCompatible));
   const auto pending = std::count_if(
       states.begin(), states.end(), [](const MigrationState& state) {
         return state.status == MigrationStatus::kPending;
@@ -493,6 +602,15 @@ absl::Status Migrator::Verify() const {
     return absl::FailedPreconditionError(absl::StrCat(
         pending, " of ", states.size(),
         " migrations are pending: the database does not match the folder"));
+  }
+  if (options_.progress) {
+    const std::string ahead = AheadLabels(migrations_, states);
+    options_.progress(
+        ahead.empty()
+            ? std::string("database matches the migrations folder")
+            : absl::StrCat("database is ahead of the migrations folder by "
+                           "backward-compatible ",
+                           ahead, ": accepted"));
   }
   return absl::OkStatus();
 }

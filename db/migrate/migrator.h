@@ -4,10 +4,18 @@
 //
 // Files are named NNNN_name.up.sql / NNNN_name.down.sql (four digits, then a
 // name of letters, digits and '_'). Versions run 1..N without gaps and each
-// has both files. A file whose first line is exactly
+// has both files. A file may start with marker lines, each exactly one of
 //   -- tutoring:no-transaction
-// runs outside a transaction (needed for CREATE INDEX CONCURRENTLY); every
-// other file runs in one transaction together with its bookkeeping row.
+//       the file runs outside a transaction (needed for CREATE INDEX
+//       CONCURRENTLY); every other file runs in one transaction together
+//       with its bookkeeping row.
+//   -- tutoring:backward-compatible
+//       (up files) the migration only expands the schema: the previous
+//       release's queries keep working on it, so an image whose folder ends
+//       before this migration may still run against the database (Verify).
+// The markers are read from the file's leading lines that start with
+// "-- tutoring:", in any order; a line that is not exactly a marker is
+// ignored. The backward-compatible marker of a down file means nothing.
 #ifndef TUTORING_DB_MIGRATE_MIGRATOR_H_
 #define TUTORING_DB_MIGRATE_MIGRATOR_H_
 
@@ -29,6 +37,11 @@ namespace tutoring::db {
 inline constexpr absl::string_view kNoTransactionMarker =
     "-- tutoring:no-transaction";
 
+// Marker line of an up file whose migration keeps the previous release's
+// queries working (expand only: new tables, columns with defaults, indexes).
+inline constexpr absl::string_view kBackwardCompatibleMarker =
+    "-- tutoring:backward-compatible";
+
 // Key of the session-level advisory lock (pg_try_advisory_lock(bigint)) that
 // serializes runners on one database: the ASCII bytes of "tutoring".
 inline constexpr int64_t kMigrationLockKey = 0x7475746F72696E67;
@@ -44,6 +57,7 @@ struct Migration {
   std::string checksum;       // lowercase hex SHA-256 of the up file's bytes
   bool transactional = true;  // the up file lacks kNoTransactionMarker
   bool down_transactional = true;  // the down file lacks kNoTransactionMarker
+  bool backward_compatible = false;  // the up file has kBackwardCompatibleMarker
 
   // "0001_create_schema": how progress lines and errors name the migration.
   std::string Label() const;
@@ -72,6 +86,10 @@ struct MigrationState {
   std::string name;  // from the folder, or from schema_migrations if missing
   MigrationStatus status = MigrationStatus::kPending;
   std::optional<absl::Time> applied_at;  // set unless kPending
+  // Recorded in schema_migrations when the version was applied (the up
+  // file's kBackwardCompatibleMarker); false for pending versions and for
+  // rows written before the column existed.
+  bool backward_compatible = false;
 };
 
 // Which migrations Migrator::Down reverts.
@@ -125,7 +143,13 @@ struct MigratorOptions {
 // together apply every migration exactly once between them.
 //
 // Up, Down and Verify refuse to run (FAILED_PRECONDITION, naming the file)
-// when an applied migration's up file has changed or is missing.
+// when an applied migration's up file has changed or is missing. One
+// exception makes rollbacks work: a database *ahead* of the folder (versions
+// above its last one applied, e.g. by the next release before a rollback) is
+// accepted by Up and Verify when every such version was recorded as
+// backward compatible; otherwise the message names the first one that is
+// not. Down always refuses, since it cannot revert a version without its
+// files.
 //
 // Transactional migrations are atomic: the SQL and the schema_migrations
 // insert (Up) or delete (Down) commit together, so a failing file leaves the
@@ -170,10 +194,13 @@ class Migrator {
   // missing files; they are reported in the states.
   absl::StatusOr<std::vector<MigrationState>> GetStatus() const;
 
-  // OK only if the database matches the folder exactly: every migration
-  // applied and unchanged. FAILED_PRECONDITION naming the changed or missing
-  // file, or saying how many migrations are pending. Read-only, like
-  // GetStatus.
+  // OK if every migration of the folder is applied and unchanged, and every
+  // version applied beyond the folder's last one is recorded as backward
+  // compatible. FAILED_PRECONDITION naming the changed file, the first newer
+  // migration that is not backward compatible, or saying how many migrations
+  // are pending. Reports through `progress` whether the database matches the
+  // folder or is ahead of it. Read-only, like GetStatus: it needs only SELECT
+  // on schema_migrations.
   absl::Status Verify() const;
 
  private:

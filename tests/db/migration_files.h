@@ -31,6 +31,15 @@ class TempDir {
 // their own as 0003, unaffected by later real migrations.
 void CopyBaseMigrations(const std::string& dir);
 
+// Copies every migration of the source tree into `dir` and returns the
+// number of versions copied (the last version), or -1 after failing the test.
+int CopyRealMigrations(const std::string& dir);
+
+// Adds the fixture migration `name` (tests/db/migrate/fixtures/<name>.up.sql
+// and .down.sql) to `dir` as version `version`.
+void AddFixtureMigration(const std::string& dir, int version,
+                         absl::string_view name);
+
 // Creates or replaces `path` with `contents`; appends with `append`.
 void WriteFile(const std::string& path, absl::string_view contents,
                bool append = false);

@@ -76,6 +76,34 @@ TEST(LoadMigrations, MarkerOnTheFirstLineMakesAFileNonTransactional) {
   EXPECT_TRUE((*migrations)[2].transactional);
 }
 
+TEST(LoadMigrations, MarkersAreTheLeadingTutoringLinesInAnyOrder) {
+  TempDir dir;
+  WriteFile(dir.File("0001_a.up.sql"),
+            "-- tutoring:backward-compatible\n-- tutoring:no-transaction\n"
+            "SELECT 1;\n");
+  WriteFile(dir.File("0001_a.down.sql"), "SELECT 1;\n");
+  WriteFile(dir.File("0002_b.up.sql"),
+            "-- tutoring:no-transaction\r\n-- tutoring:backward-compatible\r\n"
+            "SELECT 1;\n");
+  WriteFile(dir.File("0002_b.down.sql"), "SELECT 1;\n");
+  // After an ordinary comment line the header has ended.
+  WriteFile(dir.File("0003_c.up.sql"),
+            "-- Adds c.\n-- tutoring:backward-compatible\nSELECT 1;\n");
+  WriteFile(dir.File("0003_c.down.sql"), "SELECT 1;\n");
+  WriteFile(dir.File("0004_d.up.sql"),
+            "-- tutoring:backward-compatible, probably\nSELECT 1;\n");
+  WriteFile(dir.File("0004_d.down.sql"), "SELECT 1;\n");
+  const absl::StatusOr<std::vector<Migration>> migrations =
+      LoadMigrations(dir.path());
+  ASSERT_TRUE(migrations.ok()) << migrations.status();
+  EXPECT_TRUE((*migrations)[0].backward_compatible);
+  EXPECT_FALSE((*migrations)[0].transactional);
+  EXPECT_TRUE((*migrations)[1].backward_compatible);
+  EXPECT_FALSE((*migrations)[1].transactional);
+  EXPECT_FALSE((*migrations)[2].backward_compatible);
+  EXPECT_FALSE((*migrations)[3].backward_compatible);
+}
+
 TEST(LoadMigrations, IgnoresFilesThatAreNotSql) {
   TempDir dir;
   WritePair(dir, "0001_a");

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -339,13 +340,65 @@ TEST_F(MigrateCliTest, FlagValuesOutOfRangeExitWithStatus64) {
   EXPECT_FALSE(RelationExists(url_, "schema_migrations"));
 }
 
+TEST_F(MigrateCliTest, RollbackVerifyAcceptsOnlyBackwardCompatibleNewerVersions) {
+  TempDir current;
+  const int last = CopyRealMigrations(current.path());
+  ASSERT_GT(last, 0);
+  TempDir next;
+  CopyRealMigrations(next.path());
+  AddFixtureMigration(next.path(), last + 1, "expand_user_nickname");
+  AddFixtureMigration(next.path(), last + 2, "rename_display_name");
+  const auto in = [this](const TempDir& dir, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--database-url=" + url_,
+                               "--migrations-dir=" + dir.path()});
+    return args;
+  };
+
+  // The next release applied only its expand step: the current one may run.
+  ASSERT_EQ(Run(in(next, {"up", absl::StrCat("--to=", last + 1)})).exit_code,
+            0);
+  const ProcessResult accepted = Run(in(current, {"verify"}));
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.err;
+  EXPECT_THAT(accepted.out, HasSubstr("ahead"));
+  const ProcessResult status = Run(in(current, {"status"}));
+  EXPECT_THAT(status.out, HasSubstr("backward-compatible"));
+
+  // Its contract step (a rename) blocks the rollback, and the message says
+  // which migration does.
+  ASSERT_EQ(Run(in(next, {"up"})).exit_code, 0);
+  const ProcessResult refused = Run(in(current, {"verify"}));
+  ExpectOneLineFailure(refused);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err,
+              HasSubstr(absl::StrFormat("%04d_rename_display_name", last + 2)));
+}
+
+TEST_F(MigrateCliTest, VerifyWaitReturnsOnceTheMigrationsAreApplied) {
+  Child waiting(With({"verify", "--wait=120s"}), {});
+  EXPECT_TRUE(Eventually(
+      [&] { return absl::StrContains(waiting.Out(), "waiting: "); },
+      kRealTimeLimit, absl::Milliseconds(20)));
+  ASSERT_EQ(Run(With({"up"})).exit_code, 0);
+  const ProcessResult verified = waiting.Wait();
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_THAT(verified.out, HasSubstr("pending"));
+  EXPECT_THAT(verified.out, HasSubstr("matches"));
+}
+
+TEST_F(MigrateCliTest, VerifyWaitGivesUpWithTheLastReason) {
+  const ProcessResult result = Run(With({"verify", "--wait=1s"}));
+  ExpectOneLineFailure(result);
+  EXPECT_THAT(result.err, HasSubstr("pending"));
+  EXPECT_EQ(Run(With({"up", "--wait=1s"})).exit_code, 64);
+}
+
 TEST_F(MigrateCliTest, HelpExitsZeroAndDescribesEveryFlag) {
   const ProcessResult help = Run({"--help"});
   EXPECT_TRUE(help.exited);
   EXPECT_EQ(help.exit_code, 0);
   for (const char* flag :
        {"--database-url", "--migrations-dir", "--to", "--steps",
-        "--lock-timeout", "DATABASE_URL", "MIGRATIONS_DIR", "up", "down",
+        "--lock-timeout", "--wait", "DATABASE_URL", "MIGRATIONS_DIR", "up", "down",
         "status", "verify"}) {
     EXPECT_THAT(help.out, HasSubstr(flag));
   }

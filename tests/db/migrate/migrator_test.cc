@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
@@ -357,6 +358,119 @@ TEST_F(MigratorTest, MissingAppliedFileMakesUpAndVerifyFailNamingIt) {
   EXPECT_EQ(migrator.Down(DownTarget::Steps(1)).code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(AppliedVersions(url_), ElementsAre("1", "2"));
+}
+
+// A release N (the real folder), the next release N+1 (adds a migration
+// marked backward compatible) and the one after (adds a rename, unmarked).
+class RollbackTest : public MigratorTest {
+ protected:
+  void SetUp() override {
+    MigratorTest::SetUp();
+    last_ = testing::CopyRealMigrations(current_.path());
+    ASSERT_GT(last_, 0);
+    testing::CopyRealMigrations(next_.path());
+    testing::AddFixtureMigration(next_.path(), last_ + 1,
+                                 "expand_user_nickname");
+    testing::CopyRealMigrations(after_next_.path());
+    testing::AddFixtureMigration(after_next_.path(), last_ + 1,
+                                 "expand_user_nickname");
+    testing::AddFixtureMigration(after_next_.path(), last_ + 2,
+                                 "rename_display_name");
+  }
+
+  std::string Label(int version, absl::string_view name) const {
+    return absl::StrFormat("%04d_%s", version, name);
+  }
+
+  TempDir current_;
+  TempDir next_;
+  TempDir after_next_;
+  int last_ = 0;
+};
+
+TEST_F(RollbackTest, LoadReadsTheBackwardCompatibleMarker) {
+  const std::vector<Migration> migrations = Load(after_next_.path());
+  ASSERT_EQ(static_cast<int>(migrations.size()), last_ + 2);
+  for (int i = 0; i < last_; ++i) {
+    EXPECT_FALSE(migrations[i].backward_compatible) << migrations[i].Label();
+  }
+  EXPECT_TRUE(migrations[last_].backward_compatible);
+  EXPECT_FALSE(migrations[last_ + 1].backward_compatible);
+}
+
+TEST_F(RollbackTest, VerifyAcceptsADatabaseAheadByBackwardCompatibleMigrations) {
+  ASSERT_TRUE(MakeMigrator(next_.path()).Up(std::nullopt).ok());
+  EXPECT_TRUE(MakeMigrator(next_.path()).Verify().ok());
+
+  // Rolled back to release N: its image lacks version N+1's files.
+  const Migrator current = MakeMigrator(current_.path());
+  progress_.clear();
+  const absl::Status verify = current.Verify();
+  EXPECT_TRUE(verify.ok()) << verify;
+  EXPECT_THAT(progress_, Contains(AllOf(
+                             HasSubstr("ahead"),
+                             HasSubstr(Label(last_ + 1, "expand_user_nickname")))));
+  // The migration Job of release N applies nothing and succeeds.
+  EXPECT_TRUE(current.Up(std::nullopt).ok());
+  EXPECT_EQ(static_cast<int>(AppliedVersions(url_).size()), last_ + 1);
+  // Down cannot revert a version without its files.
+  EXPECT_EQ(current.Down(DownTarget::Steps(1)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(RelationExists(url_, "users"));
+  EXPECT_THAT(QueryRows(url_,
+                        "SELECT count(*) FROM information_schema.columns "
+                        "WHERE table_name = 'users' AND column_name = "
+                        "'nickname'"),
+              ElementsAre("1"));
+}
+
+TEST_F(RollbackTest, VerifyRefusesAnUnmarkedNewerMigrationNamingIt) {
+  ASSERT_TRUE(MakeMigrator(after_next_.path()).Up(std::nullopt).ok());
+  const std::string blocking = Label(last_ + 2, "rename_display_name");
+  for (const TempDir* dir : {&current_, &next_}) {
+    const Migrator migrator = MakeMigrator(dir->path());
+    const absl::Status verify = migrator.Verify();
+    EXPECT_EQ(verify.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(verify.message(), HasSubstr(blocking));
+    EXPECT_THAT(verify.message(),
+                Not(HasSubstr(Label(last_ + 1, "expand_user_nickname"))));
+    const absl::Status up = migrator.Up(std::nullopt);
+    EXPECT_EQ(up.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(up.message(), HasSubstr(blocking));
+  }
+  // Reverting the contract step with the release that has its files makes
+  // the rollback possible again.
+  ASSERT_TRUE(
+      MakeMigrator(after_next_.path()).Down(DownTarget::ToVersion(last_ + 1))
+          .ok());
+  EXPECT_TRUE(MakeMigrator(current_.path()).Verify().ok());
+}
+
+TEST_F(RollbackTest, MarkerIsReadFromTheRecordNotFromTheFolder) {
+  // Applied by a runner that recorded it as not backward compatible (rows
+  // written before the column existed look like this).
+  ASSERT_TRUE(MakeMigrator(next_.path()).Up(std::nullopt).ok());
+  QueryRows(url_, absl::StrCat("UPDATE schema_migrations SET "
+                               "backward_compatible = false WHERE version = ",
+                               last_ + 1, " RETURNING version"));
+  const absl::Status verify = MakeMigrator(current_.path()).Verify();
+  EXPECT_EQ(verify.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(verify.message(),
+              HasSubstr(Label(last_ + 1, "expand_user_nickname")));
+}
+
+TEST_F(RollbackTest, TableWithoutTheColumnIsReadAndUpgradedByUp) {
+  ASSERT_TRUE(MakeMigrator(current_.path()).Up(std::nullopt).ok());
+  QueryRows(url_,
+            "ALTER TABLE schema_migrations DROP COLUMN backward_compatible; "
+            "SELECT 1");
+  EXPECT_TRUE(MakeMigrator(current_.path()).Verify().ok());
+  ASSERT_TRUE(MakeMigrator(next_.path()).Up(std::nullopt).ok());
+  EXPECT_THAT(QueryRows(url_, absl::StrCat("SELECT backward_compatible FROM "
+                                           "schema_migrations ORDER BY version "
+                                           "DESC LIMIT 1")),
+              ElementsAre("t"));
+  EXPECT_TRUE(MakeMigrator(current_.path()).Verify().ok());
 }
 
 TEST_F(MigratorTest, GetStatusMarksChangedAndMissingFiles) {
