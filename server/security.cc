@@ -313,25 +313,43 @@ grpc::Status CallAuthorizer::Process(const InputMetadata& auth_metadata,
     tokens = tokens_;
     policy = policy_;
   }
+  // Health checks are judged as anonymous when their token fails: a client
+  // with a bad token then sees UNAUTHENTICATED on its calls, not UNAVAILABLE
+  // because its channel's client-side health checks were refused (the
+  // policy still decides whether anonymous callers may check health).
+  bool health_check = false;
+  {
+    const auto path = auth_metadata.find(":path");
+    health_check = path != auth_metadata.end() &&
+                   absl::StartsWith(
+                       absl::string_view(path->second.data(),
+                                         path->second.size()),
+                       "/grpc.health.v1.Health/");
+  }
+  bool ignore_authorization = false;
+  auto refuse = [&](const char* why) {
+    if (health_check) {
+      ignore_authorization = true;
+      return grpc::Status::OK;
+    }
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, why);
+  };
   // 1. The bearer token, if any.
   const auto [begin, end] = auth_metadata.equal_range("authorization");
   if (begin != end) {
-    if (std::next(begin) != end) {
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                          "more than one authorization header");
-    }
+    grpc::Status refused = grpc::Status::OK;
     const absl::string_view value(begin->second.data(), begin->second.size());
-    if (!absl::StartsWith(value, kBearerPrefix)) {
-      return grpc::Status(
-          grpc::StatusCode::UNAUTHENTICATED,
-          "the authorization header must be \"Bearer <token>\"");
+    if (std::next(begin) != end) {
+      refused = refuse("more than one authorization header");
+    } else if (!absl::StartsWith(value, kBearerPrefix)) {
+      refused =
+          refuse("the authorization header must be \"Bearer <token>\"");
+    } else if (tokens->Verify(value.substr(kBearerPrefix.size())).empty()) {
+      // Verify found the whole token, whose text begins with its identity,
+      // so a policy's "Bearer <identity>.*" can only match that identity.
+      refused = refuse("invalid bearer token");
     }
-    // Verify found the whole token, whose text begins with its identity, so
-    // a policy's "Bearer <identity>.*" can only match that identity.
-    if (tokens->Verify(value.substr(kBearerPrefix.size())).empty()) {
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                          "invalid bearer token");
-    }
+    if (!refused.ok()) return refused;
   }
   if (policy == nullptr) return grpc::Status::OK;
 
@@ -343,6 +361,8 @@ grpc::Status CallAuthorizer::Process(const InputMetadata& auth_metadata,
     const absl::string_view v(value.data(), value.size());
     if (k == ":path") {
       request.path = v;
+    } else if (ignore_authorization && k == "authorization") {
+      continue;
     } else {
       request.headers.emplace_back(k, v);
     }
