@@ -1281,6 +1281,9 @@ void ConnectionPool::Execute(std::shared_ptr<CallContext> call, int statement,
 void ConnectionPool::Shutdown() {
   if (shut_down_.exchange(true)) return;
   for (auto& shard : shards_) shard->Stop();
+  // Cancel requests still on their way finish first (bounded): a process
+  // that exits in the middle of one breaks PgBouncer 1.18 (db/canceller.h).
+  CancellerHolder::Get().Drain(options_.connect_timeout);
 }
 
 PoolStats ConnectionPool::Stats() const {

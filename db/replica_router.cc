@@ -1,6 +1,7 @@
 #include "db/replica_router.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -50,7 +51,8 @@ absl::StatusOr<absl::Duration> LagFromProbe(
 
 absl::StatusOr<std::unique_ptr<ReplicaRouter>> ReplicaRouter::Create(
     PoolOptions options, const std::vector<std::string>& replica_urls,
-    ReplicaRouterOptions router_options, const Clock& clock) {
+    ReplicaRouterOptions router_options, const Clock& clock,
+    EndpointChangeListener on_change) {
   if (router_options.check_interval <= absl::ZeroDuration() ||
       router_options.check_timeout <= absl::ZeroDuration() ||
       router_options.max_lag < absl::ZeroDuration()) {
@@ -62,6 +64,7 @@ absl::StatusOr<std::unique_ptr<ReplicaRouter>> ReplicaRouter::Create(
   options.statements.push_back({"replica_probe", kProbeSql, "", false});
   std::unique_ptr<ReplicaRouter> router(
       new ReplicaRouter(router_options, clock, probe));
+  router->on_change_ = std::move(on_change);
   std::vector<std::string> urls = {options.database_url};
   urls.insert(urls.end(), replica_urls.begin(), replica_urls.end());
   for (size_t i = 0; i < urls.size(); ++i) {
@@ -81,6 +84,7 @@ absl::StatusOr<std::unique_ptr<ReplicaRouter>> ReplicaRouter::Create(
                             : EndpointStatus::Role::kReplica;
     endpoint->pool = *std::move(pool);
     endpoint->usable.store(i == 0);
+    endpoint->index = i;
     router->endpoints_.push_back(std::move(endpoint));
   }
   {
@@ -161,7 +165,9 @@ void ReplicaRouter::Send(Endpoint& endpoint, std::shared_ptr<CallContext> call,
         if (for_retry != nullptr &&
             result.status().code() == absl::StatusCode::kUnavailable &&
             !shut_down_.load(std::memory_order_acquire)) {
-          MarkUnusable(endpoint, std::string(result.status().message()));
+          SetUsable(endpoint.index, false,
+                    std::string(result.status().message()),
+                    absl::ZeroDuration());
           if (!for_retry->IsCancelled() &&
               clock_.Now() < for_retry->deadline()) {
             endpoint.retried_elsewhere.fetch_add(1, std::memory_order_relaxed);
@@ -176,12 +182,22 @@ void ReplicaRouter::Send(Endpoint& endpoint, std::shared_ptr<CallContext> call,
       priority);
 }
 
-void ReplicaRouter::MarkUnusable(Endpoint& endpoint, std::string reason) {
-  endpoint.usable.store(false, std::memory_order_release);
-  absl::MutexLock lock(&mu_);
-  for (size_t i = 0; i < endpoints_.size(); ++i) {
-    if (endpoints_[i].get() == &endpoint) reasons_[i] = std::move(reason);
+void ReplicaRouter::SetUsable(size_t index, bool usable, std::string reason,
+                             absl::Duration lag) {
+  Endpoint& endpoint = *endpoints_[index];
+  std::optional<EndpointStatus> changed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (usable) {
+      lags_[index] = lag;
+      reasons_[index].clear();
+    } else {
+      reasons_[index] = std::move(reason);
+    }
+    const bool was = endpoint.usable.exchange(usable, std::memory_order_acq_rel);
+    if (was != usable && on_change_) changed = StatusOf(index);
   }
+  if (changed.has_value()) on_change_(*changed);
 }
 
 void ReplicaRouter::ProbeLoop() {
@@ -216,19 +232,12 @@ void ReplicaRouter::ProbeAll() {
     Endpoint& endpoint = *endpoints_[i];
     endpoint.pool->Execute(
         std::make_shared<CallContext>(deadline), probe_statement_, {},
-        [this, i, &endpoint, round](absl::StatusOr<QueryResult> result) {
+        [this, i, round](absl::StatusOr<QueryResult> result) {
           const absl::StatusOr<absl::Duration> lag =
               LagFromProbe(result, options_.max_lag);
-          {
-            absl::MutexLock lock(&mu_);
-            if (lag.ok()) {
-              lags_[i] = *lag;
-              reasons_[i].clear();
-            } else {
-              reasons_[i] = std::string(lag.status().message());
-            }
-            endpoint.usable.store(lag.ok(), std::memory_order_release);
-          }
+          SetUsable(i, lag.ok(),
+                    lag.ok() ? "" : std::string(lag.status().message()),
+                    lag.ok() ? *lag : absl::ZeroDuration());
           absl::MutexLock lock(&round->mu);
           --round->left;
         },
@@ -239,22 +248,25 @@ void ReplicaRouter::ProbeAll() {
       +[](int* left) { return *left == 0; }, &round->left));
 }
 
+EndpointStatus ReplicaRouter::StatusOf(size_t index) const {
+  const Endpoint& e = *endpoints_[index];
+  EndpointStatus s;
+  s.name = e.name;
+  s.role = e.role;
+  s.usable = e.usable.load(std::memory_order_acquire);
+  s.reason = s.usable ? "" : reasons_[index];
+  s.lag = lags_[index];
+  s.outstanding = e.outstanding.load(std::memory_order_relaxed);
+  s.calls = e.calls.load(std::memory_order_relaxed);
+  s.retried_elsewhere = e.retried_elsewhere.load(std::memory_order_relaxed);
+  s.pool = e.pool->Stats();
+  return s;
+}
+
 std::vector<EndpointStatus> ReplicaRouter::Endpoints() const {
   std::vector<EndpointStatus> out;
   absl::MutexLock lock(&mu_);
-  for (size_t i = 0; i < endpoints_.size(); ++i) {
-    const Endpoint& e = *endpoints_[i];
-    EndpointStatus& s = out.emplace_back();
-    s.name = e.name;
-    s.role = e.role;
-    s.usable = e.usable.load(std::memory_order_acquire);
-    s.reason = s.usable ? "" : reasons_[i];
-    s.lag = lags_[i];
-    s.outstanding = e.outstanding.load(std::memory_order_relaxed);
-    s.calls = e.calls.load(std::memory_order_relaxed);
-    s.retried_elsewhere = e.retried_elsewhere.load(std::memory_order_relaxed);
-    s.pool = e.pool->Stats();
-  }
+  for (size_t i = 0; i < endpoints_.size(); ++i) out.push_back(StatusOf(i));
   return out;
 }
 

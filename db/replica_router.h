@@ -31,6 +31,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -54,6 +55,13 @@ struct ReplicaRouterOptions {
   // under it.
   absl::Duration max_lag = absl::Seconds(10);
 };
+
+struct EndpointStatus;
+// Told when a replica becomes usable or unusable (for logs), on the thread
+// that noticed (the prober, or a pool's thread for a call that failed); must
+// not block or call back into the router.
+using EndpointChangeListener =
+    std::function<void(const EndpointStatus& status)>;
 
 // One endpoint as the router sees it.
 struct EndpointStatus {
@@ -85,7 +93,8 @@ class ReplicaRouter final : public StatementExecutor {
   // are unchanged. Replicas start unusable and are probed at once.
   static absl::StatusOr<std::unique_ptr<ReplicaRouter>> Create(
       PoolOptions options, const std::vector<std::string>& replica_urls,
-      ReplicaRouterOptions router_options, const Clock& clock);
+      ReplicaRouterOptions router_options, const Clock& clock,
+      EndpointChangeListener on_change = nullptr);
 
   ReplicaRouter(const ReplicaRouter&) = delete;
   ReplicaRouter& operator=(const ReplicaRouter&) = delete;
@@ -119,6 +128,7 @@ class ReplicaRouter final : public StatementExecutor {
     std::atomic<int64_t> retried_elsewhere{0};
     // Replicas: written by probes and by calls that found it dead.
     std::atomic<bool> usable{false};
+    size_t index = 0;
   };
 
   ReplicaRouter(ReplicaRouterOptions options, const Clock& clock,
@@ -130,8 +140,11 @@ class ReplicaRouter final : public StatementExecutor {
   void Send(Endpoint& endpoint, std::shared_ptr<CallContext> call,
             int statement, std::vector<std::string> params, Done done,
             Priority priority, bool retried);
-  void MarkUnusable(Endpoint& endpoint, std::string reason)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // Records a replica's verdict; tells on_change_ if its usability changed.
+  void SetUsable(size_t index, bool usable, std::string reason,
+                 absl::Duration lag) ABSL_LOCKS_EXCLUDED(mu_);
+  EndpointStatus StatusOf(size_t index) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ProbeLoop() ABSL_LOCKS_EXCLUDED(mu_);
   void ProbeAll() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -139,6 +152,7 @@ class ReplicaRouter final : public StatementExecutor {
   const ReplicaRouterOptions options_;
   const Clock& clock_;
   const int probe_statement_;
+  EndpointChangeListener on_change_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
 
   std::atomic<uint64_t> next_{0};

@@ -312,7 +312,16 @@ int main(int argc, char** argv) {
       tutoring::db::ReplicaRouter::Create(
           tutoring::db::PgRepository::ConfigurePool(
               pool_options, absl::GetFlag(FLAGS_statement_timeout), pooler),
-          absl::GetFlag(FLAGS_database_replica_url), router_options, clock);
+          absl::GetFlag(FLAGS_database_replica_url), router_options, clock,
+          [](const tutoring::db::EndpointStatus& replica) {
+            if (replica.usable) {
+              spdlog::info("replica {} serves reads (replay lag {})",
+                           replica.name, absl::FormatDuration(replica.lag));
+            } else {
+              spdlog::warn("replica {} serves no reads: {}", replica.name,
+                           tutoring::OneLine(replica.reason));
+            }
+          });
   if (!pool.ok()) return Fail(pool.status());
   tutoring::db::PgRepository repository(**pool);
 

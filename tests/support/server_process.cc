@@ -27,9 +27,11 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(
   std::vector<std::string> argv = {BinaryPath("TUTORING_SERVER_BIN"),
                                    "--listen=127.0.0.1:0"};
   argv.insert(argv.end(), flags.begin(), flags.end());
+  std::vector<std::string> env = {"DATABASE_URL=" +
+                                  ServerDatabaseUrl(database_url)};
+  if (ThroughTransactionPooler()) env.push_back("DATABASE_POOLER=transaction");
   auto server = std::unique_ptr<ServerProcess>(
-      new ServerProcess(std::make_unique<Subprocess>(
-          argv, std::vector<std::string>{"DATABASE_URL=" + database_url})));
+      new ServerProcess(std::make_unique<Subprocess>(argv, env)));
   Subprocess& process = *server->process_;
   const absl::Duration kStartTimeout = absl::Seconds(30);
   if (!process.WaitForErr("(port ", kStartTimeout) ||
