@@ -280,7 +280,8 @@ TEST_F(ReplicaRouterTest, StoppedReplicaMovesReadsToThePrimaryAndBack) {
   const int64_t replica_after = ReplicaCalls();
   ASSERT_TRUE(Eventually([&] { return ReplicaCalls() > replica_after + 200; },
                          absl::Seconds(20)));
-  EXPECT_EQ(PrimaryCalls(), primary_after);
+  // Only calls that chose the primary just before the replica came back.
+  EXPECT_LE(PrimaryCalls(), primary_after + kThreads);
   load.Stop();
   EXPECT_EQ(load.failures().size(), failures_while_down.size());
   std::cout << "failover: replica stop took "
@@ -322,6 +323,19 @@ TEST_F(ReplicaRouterTest, PausedReplayTakesTheReplicaOutUntilResumed) {
 
   Exec(*replica_url_, "SELECT pg_wal_replay_pause()");
   const absl::Time paused = absl::Now();
+  // Replay stands still at this commit: the lag bound is passed a second
+  // after it (same machine, same clock).
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return QueryInt(*replica_url_,
+                        "SELECT (pg_get_wal_replay_pause_state() = 'paused')"
+                        "::int") == 1;
+      },
+      absl::Seconds(10)));
+  const absl::Time last_replayed = absl::FromUnixMicros(QueryInt(
+      *replica_url_,
+      "SELECT (EXTRACT(epoch FROM pg_last_xact_replay_timestamp())"
+      " * 1000000)::int8"));
   ASSERT_TRUE(Eventually([&] { return !router_->Endpoints()[1].usable; },
                          absl::Seconds(20), absl::Milliseconds(5)))
       << "lag " << router_->Endpoints()[1].lag;
@@ -329,7 +343,7 @@ TEST_F(ReplicaRouterTest, PausedReplayTakesTheReplicaOutUntilResumed) {
   const std::string reason = router_->Endpoints()[1].reason;
   EXPECT_TRUE(absl::StrContains(reason, "replay lag")) << reason;
   // Not before the lag could pass the bound.
-  EXPECT_GE(out - paused, kMaxLag - absl::Milliseconds(100));
+  EXPECT_GE(out, last_replayed + kMaxLag);
   const int64_t primary_calls = PrimaryCalls();
   ASSERT_TRUE(Eventually([&] { return PrimaryCalls() > primary_calls + 50; },
                          absl::Seconds(20)));
