@@ -321,6 +321,15 @@ TEST_F(ReplicaRouterTest, PausedReplayTakesTheReplicaOutUntilResumed) {
   ASSERT_TRUE(Eventually([&] { return load.ok() > 100; }, absl::Seconds(20)));
   EXPECT_TRUE(router_->Endpoints()[1].usable);
 
+  // The replica has replayed one of the writer's commits since it started
+  // (its replay timestamp is unset before that).
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return QueryInt(*replica_url_,
+                        "SELECT (pg_last_xact_replay_timestamp() IS NOT NULL)"
+                        "::int") == 1;
+      },
+      absl::Seconds(20), absl::Milliseconds(20)));
   Exec(*replica_url_, "SELECT pg_wal_replay_pause()");
   const absl::Time paused = absl::Now();
   // Replay stands still at this commit: the lag bound is passed a second
