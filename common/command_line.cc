@@ -118,6 +118,16 @@ CommandLine ParseCommandLine(int argc, char** argv, absl::string_view usage,
       ExitUsageError(absl::StrCat("--", dashed, " needs a value"));
     }
     result.given.insert(std::string(flag->Name()));
+    // A list flag given again adds to its values (comma-separated, as absl
+    // parses lists) rather than replacing them.
+    if (flag->IsOfType<std::vector<std::string>>()) {
+      auto earlier = std::find_if(values.begin(), values.end(),
+                                  [&](const auto& v) { return v.first == flag; });
+      if (earlier != values.end()) {
+        absl::StrAppend(&earlier->second, ",", value);
+        continue;
+      }
+    }
     values.emplace_back(flag, std::move(value));
   }
 

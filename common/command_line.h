@@ -43,7 +43,8 @@ struct CommandLine {
 // Flags: --name=value, --name value (non-boolean flags), --name and
 // --noname (booleans); names with dashes or underscores (`--database-url` is
 // `--database_url`); "--" ends the flags. A lone "-" and negative numbers
-// ("-5") are positional arguments. `--help` (or -h) prints `usage` and every
+// ("-5") are positional arguments. A list flag (std::vector<std::string>,
+// comma-separated) may be given several times: the values add up. `--help` (or -h) prints `usage` and every
 // flag of the program with its help text and default, then exits 0.
 // Any usage error exits through ExitUsageError.
 CommandLine ParseCommandLine(int argc, char** argv, absl::string_view usage,

@@ -22,6 +22,8 @@ struct Canceller::State {
   absl::CondVar work;
   bool stopping ABSL_GUARDED_BY(mu) = false;
   std::deque<std::shared_ptr<CancelHandle>> queue ABSL_GUARDED_BY(mu);
+  // Requests being sent now.
+  int active ABSL_GUARDED_BY(mu) = 0;
 };
 
 Canceller::Canceller(int threads, int max_queued)
@@ -38,10 +40,13 @@ Canceller::Canceller(int threads, int max_queued)
           if (state->stopping) return;
           handle = std::move(state->queue.front());
           state->queue.pop_front();
+          ++state->active;
         }
         // Best effort: a failed request leaves the statement to its
         // statement_timeout.
         (void)handle->Send();
+        absl::MutexLock lock(&state->mu);
+        --state->active;
       }
     }).detach();
   }
@@ -63,6 +68,18 @@ bool Canceller::Send(std::shared_ptr<CancelHandle> handle) {
   state_->queue.push_back(std::move(handle));
   state_->work.Signal();
   return true;
+}
+
+bool Canceller::Drain(absl::Duration timeout) {
+  absl::MutexLock lock(&state_->mu);
+  State* state = state_.get();
+  return state_->mu.AwaitWithTimeout(
+      absl::Condition(
+          +[](State* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return s->queue.empty() && s->active == 0;
+          },
+          state),
+      timeout);
 }
 
 }  // namespace tutoring::db

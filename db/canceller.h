@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include "absl/time/time.h"
 #include "db/pg_connection.h"
 
 namespace tutoring::db {
@@ -28,6 +29,13 @@ class Canceller {
   // Queues a cancel request for what `handle`'s backend runs when it
   // arrives. False if it was dropped.
   bool Send(std::shared_ptr<CancelHandle> handle);
+
+  // Waits up to `timeout` until no request is queued or in progress (true)
+  // or gives up (false). For a shutdown: a process that exits while a
+  // cancel request is on its way drops that request's socket early, which
+  // PgBouncer 1.18 (Debian 12's) does not survive (it exits with "bad client
+  // state: 0", pgbouncer issue 801).
+  bool Drain(absl::Duration timeout);
 
  private:
   struct State;

@@ -763,7 +763,9 @@ void ConnectionPool::Shard::Send(Conn& conn, std::unique_ptr<Sent> sent,
   const int key = 2 * sent->statement + (sent->batch ? 1 : 0);
   const std::string name = sent->batch ? spec.name + "__batch" : spec.name;
   bool ok = true;
-  if (!conn.prepared[key]) {
+  if (options_.unnamed_statements) {
+    conn.prepared[key] = true;  // nothing to prepare
+  } else if (!conn.prepared[key]) {
     ok = conn.pg->SendPrepare(name, sent->batch ? spec.batch_sql : spec.sql);
     conn.prepared[key] = true;
     sent->preparing = true;
@@ -773,7 +775,10 @@ void ConnectionPool::Shard::Send(Conn& conn, std::unique_ptr<Sent> sent,
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const std::string& p : params) values.push_back(p.c_str());
-    ok = ok && conn.pg->SendPrepared(name, values, spec.binary_results);
+    ok = ok && (options_.unnamed_statements
+                    ? conn.pg->SendUnnamed(spec.sql, values,
+                                           spec.binary_results)
+                    : conn.pg->SendPrepared(name, values, spec.binary_results));
   } else {
     const size_t arity = sent->entries[0][0]->params.size();
     std::vector<std::string> arrays(arity);
@@ -787,7 +792,10 @@ void ConnectionPool::Shard::Send(Conn& conn, std::unique_ptr<Sent> sent,
     }
     std::vector<const char*> values;
     for (const std::string& a : arrays) values.push_back(a.c_str());
-    ok = ok && conn.pg->SendPrepared(name, values, spec.binary_results);
+    ok = ok && (options_.unnamed_statements
+                    ? conn.pg->SendUnnamed(spec.batch_sql, values,
+                                           spec.binary_results)
+                    : conn.pg->SendPrepared(name, values, spec.binary_results));
     batches_sent_.fetch_add(1, std::memory_order_relaxed);
     calls_batched_.fetch_add(calls, std::memory_order_relaxed);
   }
@@ -1166,6 +1174,12 @@ absl::StatusOr<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(
     return absl::InvalidArgumentError(
         "pool timeouts must be positive (reconnect backoff: not negative)");
   }
+  if (options.unnamed_statements && !options.session_setup.empty()) {
+    return absl::InvalidArgumentError(
+        "a pool of unnamed statements (for a transaction pooler) cannot run "
+        "session setup commands: session state does not outlive a "
+        "transaction there");
+  }
   for (const StatementSpec& spec : options.statements) {
     if (spec.name.empty() || spec.sql.empty()) {
       return absl::InvalidArgumentError("a statement needs a name and SQL");
@@ -1294,6 +1308,9 @@ void ConnectionPool::Execute(std::shared_ptr<CallContext> call, int statement,
 void ConnectionPool::Shutdown() {
   if (shut_down_.exchange(true)) return;
   for (auto& shard : shards_) shard->Stop();
+  // Cancel requests still on their way finish first (bounded): a process
+  // that exits in the middle of one breaks PgBouncer 1.18 (db/canceller.h).
+  CancellerHolder::Get().Drain(options_.connect_timeout);
 }
 
 PoolStats ConnectionPool::Stats() const {

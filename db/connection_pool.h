@@ -144,6 +144,14 @@ struct PoolOptions {
   std::vector<std::string> session_setup;
   // Statements prepared on each connection; Execute names them by index.
   std::vector<StatementSpec> statements;
+  // Send every execution as an unnamed extended-protocol statement (SQL,
+  // parameters and execution in one sync group, PQsendQueryParams) instead
+  // of preparing named statements once per connection: what a
+  // transaction-pooling PgBouncer needs, since consecutive transactions of
+  // one client connection may run on different server sessions. Costs a
+  // parse and plan per execution (docs/PERFORMANCE.md). session_setup must
+  // then be empty: session state does not survive a transaction either.
+  bool unnamed_statements = false;
 };
 
 // Counters for tests, logs and benchmarks.
@@ -165,12 +173,25 @@ struct PoolStats {
   int64_t cancels_sent = 0;
 };
 
-class ConnectionPool final {
+// What runs statements for a repository: one pool, or a router choosing
+// among the pools of a primary and its replicas (db/replica_router.h).
+// Execute's contract is ConnectionPool::Execute's.
+class StatementExecutor {
+ public:
+  using Done = absl::AnyInvocable<void(absl::StatusOr<QueryResult>)>;
+  enum class Priority { kNormal, kHigh };
+
+  virtual ~StatementExecutor() = default;
+  virtual void Execute(std::shared_ptr<CallContext> call, int statement,
+                       std::vector<std::string> params, Done done,
+                       Priority priority = Priority::kNormal) = 0;
+};
+
+class ConnectionPool final : public StatementExecutor {
  public:
   // The call's rows, or why there are none. Called exactly once.
-  using Done = absl::AnyInvocable<void(absl::StatusOr<QueryResult>)>;
-
-  enum class Priority { kNormal, kHigh };
+  using Done = StatementExecutor::Done;
+  using Priority = StatementExecutor::Priority;
 
   // Checks the options (connection string syntax, sizes, statements) and
   // starts the shards' threads. Connections open lazily, on first use.
@@ -198,7 +219,7 @@ class ConnectionPool final {
   // Thread-safe. The pool must outlive every call submitted to it.
   void Execute(std::shared_ptr<CallContext> call, int statement,
                std::vector<std::string> params, Done done,
-               Priority priority = Priority::kNormal);
+               Priority priority = Priority::kNormal) override;
 
   // Stops taking calls (Execute answers UNAVAILABLE), fails waiting calls
   // with UNAVAILABLE, lets calls in flight finish (their deadlines still

@@ -205,6 +205,20 @@ bool PgConnection::SendPrepare(const std::string& statement,
   return Sync();
 }
 
+bool PgConnection::SendUnnamed(const std::string& sql,
+                               absl::Span<const char* const> params,
+                               bool binary_results) {
+  if (phase_ != Phase::kOpen) return false;
+  if (PQsendQueryParams(connection_, sql.c_str(),
+                        static_cast<int>(params.size()), nullptr,
+                        params.data(), nullptr, nullptr,
+                        binary_results ? 1 : 0) != 1) {
+    Break("sending to the database");
+    return false;
+  }
+  return Sync();
+}
+
 bool PgConnection::SendCommand(const std::string& sql) {
   if (phase_ != Phase::kOpen) return false;
   if (PQsendQueryParams(connection_, sql.c_str(), 0, nullptr, nullptr, nullptr,

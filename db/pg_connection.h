@@ -87,6 +87,10 @@ class PgConnection {
   bool SendPrepared(const std::string& statement,
                     absl::Span<const char* const> params, bool binary_results);
   bool SendPrepare(const std::string& statement, const std::string& sql);
+  // `sql` with `params` (text) as an unnamed statement: parse, bind and
+  // execute in one item (PQsendQueryParams).
+  bool SendUnnamed(const std::string& sql,
+                   absl::Span<const char* const> params, bool binary_results);
   bool SendCommand(const std::string& sql);
   // Writes what is buffered, as far as the socket takes it.
   void Flush();

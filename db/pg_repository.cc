@@ -247,7 +247,7 @@ std::string ToPgTimestamp(absl::Time t) {
 // Runs `statement` on the pool and hands its rows, converted by `parse`
 // (QueryResult -> StatusOr<T>), to `done`.
 template <typename T, typename Parse>
-void Run(ConnectionPool& pool, std::shared_ptr<CallContext> call,
+void Run(StatementExecutor& pool, std::shared_ptr<CallContext> call,
          Statement statement, std::vector<std::string> params, Parse parse,
          Repository::Callback<T> done) {
   pool.Execute(std::move(call), statement, std::move(params),
@@ -278,6 +278,25 @@ const std::vector<StatementSpec>& PgRepository::Statements() {
           {"ping", kPingSql, "", true},
       };
   return *statements;
+}
+
+absl::StatusOr<DatabasePooler> ParseDatabasePooler(absl::string_view text) {
+  if (text == "none" || text == "session") return DatabasePooler::kNone;
+  if (text == "transaction") return DatabasePooler::kTransaction;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "database pooler must be none, session or transaction, got \"", text,
+      "\""));
+}
+
+PoolOptions PgRepository::ConfigurePool(PoolOptions options,
+                                        absl::Duration statement_timeout,
+                                        DatabasePooler pooler) {
+  if (pooler == DatabasePooler::kNone) {
+    return ConfigurePool(std::move(options), statement_timeout);
+  }
+  options.statements = Statements();
+  options.unnamed_statements = true;
+  return options;
 }
 
 PoolOptions PgRepository::ConfigurePool(PoolOptions options,
@@ -404,7 +423,7 @@ void PgRepository::Ping(std::shared_ptr<CallContext> call,
       [done = std::move(done)](absl::StatusOr<QueryResult> result) mutable {
         done(result.status());
       },
-      ConnectionPool::Priority::kHigh);
+      StatementExecutor::Priority::kHigh);
 }
 
 }  // namespace tutoring::db

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "db/connection_pool.h"
 #include "db/repository.h"
@@ -18,6 +20,25 @@ namespace tutoring::db {
 
 // Default of the statement_timeout backstop (ConfigurePool).
 inline constexpr absl::Duration kDefaultStatementTimeout = absl::Seconds(60);
+
+// What sits between the service and PostgreSQL.
+enum class DatabasePooler {
+  // Nothing, or a pooler that gives each client connection its own server
+  // session (PgBouncer's session mode): statements are prepared once per
+  // connection and the session is set up with SETs.
+  kNone,
+  // A transaction-pooling PgBouncer: each transaction may run on another
+  // server session, so no named prepared statements (unnamed ones instead)
+  // and no session SETs. Read-only transactions and statement_timeout must
+  // then come from the database role or the pooler (docs/SCALING.md):
+  //   ALTER ROLE <service role> SET default_transaction_read_only = on;
+  //   ALTER ROLE <service role> SET statement_timeout = '60s';
+  kTransaction,
+};
+
+// Parses "none" / "session" (kNone) and "transaction"; INVALID_ARGUMENT
+// otherwise.
+absl::StatusOr<DatabasePooler> ParseDatabasePooler(absl::string_view text);
 
 class PgRepository final : public Repository {
  public:
@@ -28,13 +49,19 @@ class PgRepository final : public Repository {
   // got lost (calls' own deadlines are enforced by the pool).
   static PoolOptions ConfigurePool(PoolOptions options,
                                    absl::Duration statement_timeout);
+  // The same behind `pooler`: with kTransaction, unnamed statements and no
+  // session setup (`statement_timeout` is then the role's business).
+  static PoolOptions ConfigurePool(PoolOptions options,
+                                   absl::Duration statement_timeout,
+                                   DatabasePooler pooler);
 
   // The statements, in the order ConfigurePool registers them (for tests
   // that EXPLAIN them).
   static const std::vector<StatementSpec>& Statements();
 
-  // `pool` must be configured by ConfigurePool and outlive this object.
-  explicit PgRepository(ConnectionPool& pool) : pool_(pool) {}
+  // `pool` (a ConnectionPool, or a ReplicaRouter over such pools) must be
+  // configured by ConfigurePool and outlive this object.
+  explicit PgRepository(StatementExecutor& pool) : pool_(pool) {}
 
   void ListActiveUsers(const ActiveUsersFilter& filter, const KeysetPage& page,
                        std::shared_ptr<CallContext> call,
@@ -54,7 +81,7 @@ class PgRepository final : public Repository {
             absl::AnyInvocable<void(absl::Status)> done) override;
 
  private:
-  ConnectionPool& pool_;
+  StatementExecutor& pool_;
 };
 
 }  // namespace tutoring::db

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,7 @@
 #include "db/connection_pool.h"
 #include "db/pg_repository.h"
 #include "db/postgres/connection_string.h"
+#include "db/replica_router.h"
 #include "server/admin_http.h"
 #include "server/call_telemetry.h"
 #include "server/logging.h"
@@ -70,6 +72,24 @@ ABSL_FLAG(absl::Duration, statement_timeout,
           tutoring::db::kDefaultStatementTimeout,
           "PostgreSQL statement_timeout, a backstop behind each call's own "
           "deadline (env DATABASE_STATEMENT_TIMEOUT)");
+ABSL_FLAG(std::string, database_pooler, "none",
+          "what sits between the server and PostgreSQL: none, session or "
+          "transaction (a transaction-pooling PgBouncer: unnamed statements, "
+          "no session SETs; set statement_timeout and "
+          "default_transaction_read_only on the role, docs/SCALING.md) "
+          "(env DATABASE_POOLER)");
+ABSL_FLAG(std::vector<std::string>, database_replica_url, {},
+          "a streaming replica serving reads (repeatable; env "
+          "DATABASE_REPLICA_URLS, comma-separated); the primary "
+          "(--database-url) serves when no replica is usable");
+ABSL_FLAG(absl::Duration, replica_max_lag,
+          tutoring::db::ReplicaRouterOptions().max_lag,
+          "a replica whose replay lag exceeds this serves no reads until it "
+          "catches up (env DATABASE_REPLICA_MAX_LAG)");
+ABSL_FLAG(absl::Duration, replica_check_interval,
+          tutoring::db::ReplicaRouterOptions().check_interval,
+          "time between health probes of each replica "
+          "(env DATABASE_REPLICA_CHECK_INTERVAL)");
 ABSL_FLAG(std::string, grpc_api, "async",
           "gRPC server API carrying the calls: async (completion queues, one "
           "thread per queue) or callback (env GRPC_API)");
@@ -169,6 +189,10 @@ constexpr tutoring::FlagFromEnv kEnvironment[] = {
     {"database_max_lifetime", "DATABASE_MAX_CONNECTION_LIFETIME"},
     {"database_connect_timeout", "DATABASE_CONNECT_TIMEOUT"},
     {"statement_timeout", "DATABASE_STATEMENT_TIMEOUT"},
+    {"database_pooler", "DATABASE_POOLER"},
+    {"database_replica_url", "DATABASE_REPLICA_URLS"},
+    {"replica_max_lag", "DATABASE_REPLICA_MAX_LAG"},
+    {"replica_check_interval", "DATABASE_REPLICA_CHECK_INTERVAL"},
     {"default_deadline", "DEFAULT_DEADLINE"},
     {"grpc_api", "GRPC_API"},
     {"grpc_threads", "GRPC_THREADS"},
@@ -236,6 +260,13 @@ void CheckFlags() {
                       absl::GetFlag(FLAGS_database_connect_timeout)));
   ExitIfUsageError(RequirePositive("statement-timeout",
                                    absl::GetFlag(FLAGS_statement_timeout)));
+  ExitIfUsageError(
+      tutoring::db::ParseDatabasePooler(absl::GetFlag(FLAGS_database_pooler))
+          .status());
+  ExitIfUsageError(RequireNonNegative("replica-max-lag",
+                                      absl::GetFlag(FLAGS_replica_max_lag)));
+  ExitIfUsageError(RequirePositive(
+      "replica-check-interval", absl::GetFlag(FLAGS_replica_check_interval)));
   const std::string api = absl::GetFlag(FLAGS_grpc_api);
   if (api != "async" && api != "callback") {
     tutoring::ExitUsageError(absl::StrCat(
@@ -359,9 +390,14 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_database_max_lifetime);
   pool_options.connect_timeout = absl::GetFlag(FLAGS_database_connect_timeout);
   pool_options.application_name = "tutoring-server";
+  tutoring::db::ReplicaRouterOptions router_options;
+  router_options.max_lag = absl::GetFlag(FLAGS_replica_max_lag);
+  router_options.check_interval = absl::GetFlag(FLAGS_replica_check_interval);
+  const tutoring::db::DatabasePooler pooler =
+      *tutoring::db::ParseDatabasePooler(absl::GetFlag(FLAGS_database_pooler));
   tutoring::db::PoolOptions configured =
       tutoring::db::PgRepository::ConfigurePool(
-          pool_options, absl::GetFlag(FLAGS_statement_timeout));
+          pool_options, absl::GetFlag(FLAGS_statement_timeout), pooler);
   prometheus::Registry registry;
   tutoring::server::RegisterBuildInfo(registry, TUTORING_VERSION);
   tutoring::server::DbMetrics db_metrics(registry, configured.statements);
@@ -369,8 +405,20 @@ int main(int argc, char** argv) {
   tutoring::server::CallTelemetryOptions telemetry_options;
   telemetry_options.access_log_sample = absl::GetFlag(FLAGS_access_log_sample);
   tutoring::server::CallTelemetry telemetry(registry, clock, telemetry_options);
-  absl::StatusOr<std::unique_ptr<tutoring::db::ConnectionPool>> pool =
-      tutoring::db::ConnectionPool::Create(std::move(configured), clock);
+  // The primary's pool, and one per replica (db/replica_router.h).
+  absl::StatusOr<std::unique_ptr<tutoring::db::ReplicaRouter>> pool =
+      tutoring::db::ReplicaRouter::Create(
+          std::move(configured), absl::GetFlag(FLAGS_database_replica_url),
+          router_options, clock,
+          [](const tutoring::db::EndpointStatus& replica) {
+            if (replica.usable) {
+              spdlog::info("replica {} serves reads (replay lag {})",
+                           replica.name, absl::FormatDuration(replica.lag));
+            } else {
+              spdlog::warn("replica {} serves no reads: {}", replica.name,
+                           tutoring::OneLine(replica.reason));
+            }
+          });
   if (!pool.ok()) return Fail(pool.status());
   tutoring::db::PgRepository repository(**pool);
 
@@ -395,17 +443,20 @@ int main(int argc, char** argv) {
       "tutoring-server listening on {} (port {}); database {}; pool {}+{} "
       "overflow on {} io threads, pipeline depth {}, max batch {}, acquire "
       "timeout {}, max waiting {}, max lifetime {}; "
-      "default deadline {}; {} time zones; page token key {}",
+      "default deadline {}; {} time zones; page token key {}; pooler {}; "
+      "{} read replicas (max lag {})",
       server_options.listen_address, (*server)->port(),
       tutoring::db::DescribeConnectionString(pool_options.database_url),
-      pool_options.pool_size, pool_options.max_overflow, (*pool)->io_threads(),
+      pool_options.pool_size, pool_options.max_overflow, (*pool)->primary().io_threads(),
       pool_options.pipeline_depth, pool_options.max_batch,
       absl::FormatDuration(pool_options.acquire_timeout),
       pool_options.max_waiting,
       absl::FormatDuration(pool_options.max_connection_lifetime),
       absl::FormatDuration(server_options.service.default_deadline),
       zones->size(),
-      random_token_key ? "random (tokens die with the process)" : "configured");
+      random_token_key ? "random (tokens die with the process)" : "configured",
+      absl::GetFlag(FLAGS_database_pooler), (*pool)->replicas(),
+      absl::FormatDuration(router_options.max_lag));
 
   tutoring::server::PoolCollector pool_collector(**pool);
   tutoring::server::ProcessCollector process_collector;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <utility>
 
@@ -133,47 +134,119 @@ void DbMetrics::ConnectionLost() { connection_losses_.Increment(); }
 
 std::vector<prometheus::MetricFamily> PoolCollector::Collect() const {
   using prometheus::MetricType;
-  const db::PoolStats stats = pool_.Stats();
+  const std::vector<db::EndpointStatus> endpoints = router_.Endpoints();
+  // One family per name, one sample per endpoint (and state).
+  struct Spec {
+    const char* name;
+    const char* help;
+    MetricType type;
+    std::function<double(const db::EndpointStatus&)> value;
+  };
+  const Spec specs[] = {
+      {"tutoring_db_connections_open", "Open database connections.",
+       MetricType::Gauge,
+       [](const db::EndpointStatus& e) { return e.pool.open_connections; }},
+      {"tutoring_db_queue_length", "Calls waiting for room on a connection.",
+       MetricType::Gauge,
+       [](const db::EndpointStatus& e) { return e.pool.waiting; }},
+      {"tutoring_db_connects_total", "Database connections opened.",
+       MetricType::Counter,
+       [](const db::EndpointStatus& e) {
+         return static_cast<double>(e.pool.connects);
+       }},
+      {"tutoring_db_connect_failures_total",
+       "Failed attempts to open a database connection.", MetricType::Counter,
+       [](const db::EndpointStatus& e) {
+         return static_cast<double>(e.pool.connect_failures);
+       }},
+      {"tutoring_db_statements_sent_total",
+       "Statement executions sent to the database.", MetricType::Counter,
+       [](const db::EndpointStatus& e) {
+         return static_cast<double>(e.pool.statements_sent);
+       }},
+      {"tutoring_db_batches_sent_total",
+       "Executions of batch forms, each answering several calls.",
+       MetricType::Counter,
+       [](const db::EndpointStatus& e) {
+         return static_cast<double>(e.pool.batches_sent);
+       }},
+      {"tutoring_db_calls_batched_total",
+       "Calls answered by batch executions.", MetricType::Counter,
+       [](const db::EndpointStatus& e) {
+         return static_cast<double>(e.pool.calls_batched);
+       }},
+      {"tutoring_db_cancels_sent_total", "Cancel requests sent to the database.",
+       MetricType::Counter,
+       [](const db::EndpointStatus& e) {
+         return static_cast<double>(e.pool.cancels_sent);
+       }},
+      {"tutoring_db_endpoint_usable",
+       "1 while the endpoint takes reads (the primary always; a replica "
+       "while reachable and within --replica-max-lag).",
+       MetricType::Gauge,
+       [](const db::EndpointStatus& e) { return e.usable ? 1.0 : 0.0; }},
+      {"tutoring_db_replica_lag_seconds",
+       "Replay lag of a replica at its last successful probe (0 for the "
+       "primary).",
+       MetricType::Gauge,
+       [](const db::EndpointStatus& e) {
+         return absl::ToDoubleSeconds(e.lag);
+       }},
+      {"tutoring_db_endpoint_outstanding_calls",
+       "Calls submitted to the endpoint and not answered yet.",
+       MetricType::Gauge,
+       [](const db::EndpointStatus& e) { return e.outstanding; }},
+      {"tutoring_db_endpoint_calls_total", "Calls routed to the endpoint.",
+       MetricType::Counter,
+       [](const db::EndpointStatus& e) {
+         return static_cast<double>(e.calls);
+       }},
+      {"tutoring_db_endpoint_retried_elsewhere_total",
+       "Calls that failed UNAVAILABLE on the endpoint and were retried on "
+       "another.",
+       MetricType::Counter,
+       [](const db::EndpointStatus& e) {
+         return static_cast<double>(e.retried_elsewhere);
+       }},
+  };
+  auto labels_of = [](const db::EndpointStatus& e) {
+    return std::vector<prometheus::ClientMetric::Label>{
+        {"endpoint", e.name},
+        {"role", e.role == db::EndpointStatus::Role::kPrimary ? "primary"
+                                                               : "replica"}};
+  };
   std::vector<prometheus::MetricFamily> families;
   prometheus::MetricFamily connections =
       Family("tutoring_db_connections",
              "Open database connections: busy (statements in flight) or idle.",
              MetricType::Gauge);
-  for (const auto& [state, value] :
-       {std::pair<const char*, int>{"busy", stats.busy},
-        std::pair<const char*, int>{"idle",
-                                    stats.open_connections - stats.busy}}) {
-    prometheus::ClientMetric metric;
-    metric.label.push_back({"state", state});
-    metric.gauge.value = value;
-    connections.metric.push_back(std::move(metric));
+  for (const db::EndpointStatus& e : endpoints) {
+    for (const auto& [state, value] :
+         {std::pair<const char*, int>{"busy", e.pool.busy},
+          std::pair<const char*, int>{
+              "idle", e.pool.open_connections - e.pool.busy}}) {
+      prometheus::ClientMetric metric;
+      metric.label = labels_of(e);
+      metric.label.push_back({"state", state});
+      metric.gauge.value = value;
+      connections.metric.push_back(std::move(metric));
+    }
   }
   families.push_back(std::move(connections));
-  families.push_back(Single("tutoring_db_connections_open",
-                            "Open database connections.", MetricType::Gauge,
-                            stats.open_connections));
-  families.push_back(Single("tutoring_db_queue_length",
-                            "Calls waiting for room on a connection.",
-                            MetricType::Gauge, stats.waiting));
-  families.push_back(Single("tutoring_db_connects_total",
-                            "Database connections opened.",
-                            MetricType::Counter, stats.connects));
-  families.push_back(Single("tutoring_db_connect_failures_total",
-                            "Failed attempts to open a database connection.",
-                            MetricType::Counter, stats.connect_failures));
-  families.push_back(Single("tutoring_db_statements_sent_total",
-                            "Statement executions sent to the database.",
-                            MetricType::Counter, stats.statements_sent));
-  families.push_back(Single("tutoring_db_batches_sent_total",
-                            "Executions of batch forms, each answering "
-                            "several calls.",
-                            MetricType::Counter, stats.batches_sent));
-  families.push_back(Single("tutoring_db_calls_batched_total",
-                            "Calls answered by batch executions.",
-                            MetricType::Counter, stats.calls_batched));
-  families.push_back(Single("tutoring_db_cancels_sent_total",
-                            "Cancel requests sent to the database.",
-                            MetricType::Counter, stats.cancels_sent));
+  for (const Spec& spec : specs) {
+    prometheus::MetricFamily family = Family(spec.name, spec.help, spec.type);
+    for (const db::EndpointStatus& e : endpoints) {
+      prometheus::ClientMetric metric;
+      metric.label = labels_of(e);
+      if (spec.type == MetricType::Counter) {
+        metric.counter.value = spec.value(e);
+      } else {
+        metric.gauge.value = spec.value(e);
+      }
+      family.metric.push_back(std::move(metric));
+    }
+    families.push_back(std::move(family));
+  }
   return families;
 }
 

@@ -22,6 +22,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "db/connection_pool.h"
+#include "db/replica_router.h"
 
 namespace tutoring::server {
 
@@ -56,19 +57,24 @@ class DbMetrics final : public db::PoolObserver {
       ABSL_GUARDED_BY(mu_);
 };
 
-// The pool's gauges and counters (ConnectionPool::Stats) at scrape time:
-// tutoring_db_connections{state="busy"|"idle"}, tutoring_db_queue_length,
+// The database endpoints' gauges and counters at scrape time, one series per
+// endpoint (labels endpoint = host:port/dbname as DescribeConnectionString
+// gives it, role = primary | replica): tutoring_db_connections{state="busy"|
+// "idle"}, tutoring_db_connections_open, tutoring_db_queue_length,
 // tutoring_db_connects_total, tutoring_db_connect_failures_total,
 // tutoring_db_statements_sent_total, tutoring_db_batches_sent_total,
-// tutoring_db_calls_batched_total, tutoring_db_cancels_sent_total.
-// `pool` must outlive it.
+// tutoring_db_calls_batched_total, tutoring_db_cancels_sent_total, and the
+// router's tutoring_db_endpoint_usable (1 when it takes reads),
+// tutoring_db_replica_lag_seconds, tutoring_db_endpoint_outstanding_calls,
+// tutoring_db_endpoint_calls_total, tutoring_db_endpoint_retried_elsewhere_total.
+// `router` must outlive it.
 class PoolCollector final : public prometheus::Collectable {
  public:
-  explicit PoolCollector(const db::ConnectionPool& pool) : pool_(pool) {}
+  explicit PoolCollector(const db::ReplicaRouter& router) : router_(router) {}
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  const db::ConnectionPool& pool_;
+  const db::ReplicaRouter& router_;
 };
 
 // process_cpu_seconds_total, process_resident_memory_bytes,

@@ -36,6 +36,11 @@ ABSL_FLAG(absl::Duration, lock_timeout,
           tutoring::db::MigratorOptions().lock_timeout,
           "up/down: how long to wait for another runner's migration lock, "
           "positive, e.g. 30s or 5m");
+ABSL_FLAG(std::string, database_pooler, "auto",
+          "up/down: what sits between this runner and PostgreSQL: auto "
+          "(detect a pooler or proxy and refuse), none or session (trust "
+          "the path), transaction (refuse: the migration lock needs a "
+          "session); environment DATABASE_POOLER when the flag is absent");
 
 ABSL_FLAG(absl::Duration, wait, absl::ZeroDuration(),
           "verify: retry every 5s for up to this long until the database "
@@ -67,6 +72,7 @@ constexpr char kUsage[] =
 constexpr tutoring::FlagFromEnv kEnvFlags[] = {
     {"database_url", "DATABASE_URL"},
     {"migrations_dir", "MIGRATIONS_DIR"},
+    {"database_pooler", "DATABASE_POOLER"},
 };
 
 int Fail(int exit_code, absl::string_view message) {
@@ -174,6 +180,19 @@ int Run(const std::vector<std::string>& args) {
         "no database: pass --database-url or set DATABASE_URL");
   }
 
+  using Pooler = tutoring::db::MigratorOptions::Pooler;
+  const std::string pooler_name = absl::GetFlag(FLAGS_database_pooler);
+  Pooler pooler = Pooler::kAuto;
+  if (pooler_name == "none" || pooler_name == "session") {
+    pooler = Pooler::kDirect;
+  } else if (pooler_name == "transaction") {
+    pooler = Pooler::kTransaction;
+  } else if (pooler_name != "auto") {
+    tutoring::ExitUsageError(absl::StrCat(
+        "--database-pooler must be auto, none, session or transaction, got \"",
+        pooler_name, "\""));
+  }
+
   absl::StatusOr<std::vector<tutoring::db::Migration>> migrations =
       tutoring::db::LoadMigrations(absl::GetFlag(FLAGS_migrations_dir));
   if (!migrations.ok()) return Fail(1, migrations.status().message());
@@ -182,6 +201,7 @@ int Run(const std::vector<std::string>& args) {
   tutoring::db::MigratorOptions options;
   options.lock_timeout = lock_timeout;
   options.progress = &PrintLine;
+  options.pooler = pooler;
   const tutoring::db::Migrator migrator(database_url, *std::move(migrations),
                                         clock, std::move(options));
 

@@ -1,6 +1,10 @@
 #include "db/migrate/migrator.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -176,12 +180,84 @@ absl::StatusOr<Connection> Connect(const std::string& url,
   return ConnectPqxx(url, options.connect_timeout);
 }
 
+constexpr char kPoolerAdvice[] =
+    "; the migration lock is a session-level advisory lock, which needs a "
+    "session of its own: run tutoring-migrate against PostgreSQL directly "
+    "(not through a transaction-pooling PgBouncer), or pass "
+    "--database-pooler=none if this path keeps sessions";
+
+// FAILED_PRECONDITION when `connection` does not reach a PostgreSQL backend
+// directly. Over TCP, the backend's view of the client's port
+// (inet_client_port()) must be this socket's own local port: any pooler or
+// proxy in between connects from a port of its own. Over a Unix socket the
+// peer process (SO_PEERCRED) must be a postgres process when /proc tells.
+absl::Status CheckDirectSession(pqxx::connection& connection) {
+  const int fd = connection.sock();
+  sockaddr_storage local{};
+  socklen_t length = sizeof(local);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0) {
+    return absl::OkStatus();  // nothing to compare with
+  }
+  if (local.ss_family == AF_INET || local.ss_family == AF_INET6) {
+    const int local_port =
+        ntohs(local.ss_family == AF_INET
+                  ? reinterpret_cast<sockaddr_in*>(&local)->sin_port
+                  : reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+    try {
+      pqxx::nontransaction tx(connection);
+      const pqxx::field port =
+          tx.exec1("SELECT inet_client_port()")[0];
+      if (!port.is_null() && port.as<int>() == local_port) {
+        return absl::OkStatus();
+      }
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database connection goes through a connection pooler or "
+          "proxy (PostgreSQL sees client port ",
+          port.is_null() ? std::string("none") : port.as<std::string>(),
+          ", this connection's port is ", local_port, ")", kPoolerAdvice));
+    } catch (...) {
+      return StatusFromCurrentException("checking for a connection pooler");
+    }
+  }
+  if (local.ss_family == AF_UNIX) {
+    ucred peer{};
+    socklen_t peer_length = sizeof(peer);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_length) != 0) {
+      return absl::OkStatus();
+    }
+    std::ifstream comm(absl::StrCat("/proc/", peer.pid, "/comm"));
+    std::string name;
+    if (!std::getline(comm, name)) return absl::OkStatus();  // cannot tell
+    if (absl::StartsWith(name, "postgres") ||
+        absl::StartsWith(name, "postmaster")) {
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("the database socket is served by process '", name,
+                     "' (pid ", peer.pid, "), not by PostgreSQL",
+                     kPoolerAdvice));
+  }
+  return absl::OkStatus();
+}
+
 // Polls pg_try_advisory_lock instead of blocking in pg_advisory_lock: see the
 // class comment (a waiting statement would deadlock with CREATE INDEX
 // CONCURRENTLY run by the holder). The lock belongs to the session and is
 // released when the connection closes at the end of the calling method.
 absl::Status AcquireLock(pqxx::connection& connection, const Clock& clock,
                          const MigratorOptions& options) {
+  switch (options.pooler) {
+    case MigratorOptions::Pooler::kTransaction:
+      return absl::FailedPreconditionError(
+          absl::StrCat("refusing to migrate through a transaction pooler "
+                       "(--database-pooler=transaction)",
+                       kPoolerAdvice));
+    case MigratorOptions::Pooler::kAuto:
+      RETURN_IF_ERROR(CheckDirectSession(connection));
+      break;
+    case MigratorOptions::Pooler::kDirect:
+      break;
+  }
   const absl::Time deadline = clock.Now() + options.lock_timeout;
   try {
     for (bool first_attempt = true;; first_attempt = false) {

@@ -125,6 +125,16 @@ struct MigratorOptions {
   // "applied 0002_db_opt_indexes (12 ms)", and a line when there is nothing
   // to do. Called on the calling thread. Default: lines are dropped.
   std::function<void(absl::string_view)> progress;
+
+  // What sits between the runner and PostgreSQL. The migration lock is a
+  // session-level advisory lock, which a transaction pooler (PgBouncer's
+  // transaction mode) would hand from one client's transaction to another's
+  // session: Up and Down refuse to run through one (FAILED_PRECONDITION).
+  //   kAuto         detect it before taking the lock (CheckDirectSession)
+  //   kDirect       trust the caller: a direct or session-preserving path
+  //   kTransaction  refuse at once
+  enum class Pooler { kAuto, kDirect, kTransaction };
+  Pooler pooler = Pooler::kAuto;
 };
 
 // Applies and reverts `migrations` on the database at `database_url`

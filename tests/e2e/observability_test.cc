@@ -119,6 +119,20 @@ double Sample(const std::map<std::string, double>& samples,
   return it == samples.end() ? -1 : it->second;
 }
 
+// The sum of every series of metric `name` (all label sets), -1 if none.
+double SumOf(const std::map<std::string, double>& samples,
+             const std::string& name) {
+  double sum = 0;
+  bool found = false;
+  for (const auto& [key, value] : samples) {
+    if (key == name || absl::StartsWith(key, name + "{")) {
+      sum += value;
+      found = true;
+    }
+  }
+  return found ? sum : -1;
+}
+
 TEST(ObservabilityTest, MetricsCountTheCallsAsTheClientSawThem) {
   absl::StatusOr<std::unique_ptr<TestDatabase>> db =
       CreateMigratedDatabase("observability_metrics");
@@ -241,9 +255,10 @@ TEST(ObservabilityTest, MetricsCountTheCallsAsTheClientSawThem) {
   EXPECT_EQ(Sample(samples, "tutoring_calls_in_flight" + labels), 0);
   // The database layer: one connection, nothing waiting now; the OK and
   // NOT_FOUND calls each ran a statement.
-  EXPECT_EQ(Sample(samples, "tutoring_db_connections_open"), 1);
-  EXPECT_EQ(Sample(samples, "tutoring_db_queue_length"), 0);
-  EXPECT_GE(Sample(samples, "tutoring_db_statements_sent_total"),
+  EXPECT_EQ(SumOf(samples, "tutoring_db_connections_open"), 1);
+  EXPECT_EQ(SumOf(samples, "tutoring_db_queue_length"), 0);
+  EXPECT_EQ(SumOf(samples, "tutoring_db_endpoint_usable"), 1);
+  EXPECT_GE(SumOf(samples, "tutoring_db_statements_sent_total"),
             seen[grpc::StatusCode::OK] + seen[grpc::StatusCode::NOT_FOUND]);
   EXPECT_EQ(Sample(samples, "tutoring_build_info{version=\"" +
                                 std::string(TUTORING_VERSION) + "\"}"),

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/support/eventually.h"
+#include "tests/support/test_database.h"
 
 namespace tutoring::testing {
 
@@ -20,7 +21,8 @@ std::unique_ptr<ServerHarness> ServerHarness::Start(
       *server::PageTokenCodec::RandomKey());
 
   db::PoolOptions pool_options;
-  pool_options.database_url = database_url;
+  // Through the transaction pooler when the test run asks for it.
+  pool_options.database_url = ServerDatabaseUrl(database_url);
   pool_options.pool_size = options.pool_size;
   pool_options.max_overflow = options.max_overflow;
   pool_options.io_threads = options.io_threads;
@@ -30,7 +32,10 @@ std::unique_ptr<ServerHarness> ServerHarness::Start(
   pool_options.application_name = options.application_name;
   absl::StatusOr<std::unique_ptr<db::ConnectionPool>> pool =
       db::ConnectionPool::Create(
-          db::PgRepository::ConfigurePool(pool_options, absl::Seconds(60)),
+          db::PgRepository::ConfigurePool(
+              pool_options, absl::Seconds(60),
+              ThroughTransactionPooler() ? db::DatabasePooler::kTransaction
+                                         : db::DatabasePooler::kNone),
           harness->clock_);
   EXPECT_TRUE(pool.ok()) << pool.status();
   if (!pool.ok()) return nullptr;

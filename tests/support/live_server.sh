@@ -25,10 +25,17 @@ create_scratch_db() {
 }
 
 start_server() {
-  local log="$1" _
+  local log="$1" _ url="$scratch_url" pooler=()
   shift
-  "$TUTORING_SERVER_BIN" --listen=127.0.0.1:0 --database-url="$scratch_url" \
-    --health-interval=100ms "$@" 2>"$log" &
+  # scripts/test's pooler pass: the server goes through PgBouncer in front
+  # of the test cluster (tests/support/test_database.h).
+  if [[ -n "${TUTORING_TEST_TRANSACTION_POOLER:-}" ]]; then
+    url="postgresql://${scratch_url#*://}"
+    url="${url%%@*}@$TUTORING_TEST_TRANSACTION_POOLER/$scratch_db"
+    pooler=(--database-pooler=transaction)
+  fi
+  "$TUTORING_SERVER_BIN" --listen=127.0.0.1:0 --database-url="$url" \
+    --health-interval=100ms "${pooler[@]}" "$@" 2>"$log" &
   server_pid=$!
   for _ in $(seq 100); do
     server_port="$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" 2>/dev/null | head -n 1)"

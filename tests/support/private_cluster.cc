@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "tests/support/subprocess.h"
@@ -29,28 +30,49 @@ int FreePort() {
 PrivateCluster::PrivateCluster(absl::string_view prefix)
     : instance_(absl::StrCat(prefix, "-", getpid())), port_(FreePort()) {}
 
-PrivateCluster::~PrivateCluster() { Run("remove"); }
+PrivateCluster::~PrivateCluster() { Run({"remove"}); }
 
-std::optional<std::string> PrivateCluster::Run(absl::string_view command) {
-  const ProcessResult result = RunProcess(
-      {BinaryPath("TUTORING_SOURCE_DIR") + "/scripts/pg", "--instance",
-       instance_, "--port", absl::StrCat(port_), std::string(command)});
+std::optional<std::string> PrivateCluster::Run(
+    std::vector<std::string> command) {
+  std::vector<std::string> argv = {
+      BinaryPath("TUTORING_SOURCE_DIR") + "/scripts/pg", "--instance",
+      instance_, "--port", absl::StrCat(port_)};
+  argv.insert(argv.end(), command.begin(), command.end());
+  const ProcessResult result = RunProcess(argv);
   if (!result.exited || result.exit_code != 0) {
-    ADD_FAILURE() << "scripts/pg " << command << " failed:\n"
+    ADD_FAILURE() << "scripts/pg " << absl::StrJoin(command, " ")
+                  << " failed:\n"
                   << result.out << result.err;
     return std::nullopt;
   }
   return result.out;
 }
 
-std::optional<std::string> PrivateCluster::Start() {
-  std::optional<std::string> out = Run("start");
+std::optional<std::string> PrivateCluster::Dsn(
+    std::vector<std::string> command) {
+  std::optional<std::string> out = Run(std::move(command));
   if (!out.has_value()) return std::nullopt;
   // The DSN is the last line scripts/pg prints.
   std::string dsn(absl::StripTrailingAsciiWhitespace(*out));
   return dsn.substr(dsn.rfind('\n') + 1);
 }
 
-bool PrivateCluster::Stop() { return Run("stop").has_value(); }
+std::optional<std::string> PrivateCluster::Start() { return Dsn({"start"}); }
+
+std::optional<std::string> PrivateCluster::StartPrimary() {
+  return Dsn({"primary"});
+}
+
+std::optional<std::string> PrivateCluster::StartReplicaOf(
+    const PrivateCluster& primary) {
+  return Dsn({"replica", "--from-port", absl::StrCat(primary.port())});
+}
+
+std::optional<std::string> PrivateCluster::StartPgBouncerTo(int port) {
+  return Dsn({"pgbouncer", "--to-port", absl::StrCat(port), "--pool-mode",
+              "transaction"});
+}
+
+bool PrivateCluster::Stop() { return Run({"stop"}).has_value(); }
 
 }  // namespace tutoring::testing

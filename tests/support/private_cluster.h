@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -25,6 +26,17 @@ class PrivateCluster {
   // Creates (first time) and starts the cluster; its DSN, or nullopt (and a
   // test failure) if scripts/pg fails.
   std::optional<std::string> Start();
+  // Start() for a primary that streaming replicas can copy: wal_level
+  // replica, WAL senders, pg_stat_statements loaded and created in database
+  // postgres.
+  std::optional<std::string> StartPrimary();
+  // Creates (first time: pg_basebackup -R from `primary`) and starts this
+  // cluster as a streaming replica of `primary`; later, Start() restarts it.
+  std::optional<std::string> StartReplicaOf(const PrivateCluster& primary);
+  // Runs PgBouncer (transaction pooling) on this instance's port in front of
+  // the cluster on `port` instead of a cluster of its own; Stop() and the
+  // destructor stop it. Its DSN (database postgres).
+  std::optional<std::string> StartPgBouncerTo(int port);
   // Fast shutdown; false (and a test failure) if scripts/pg fails.
   bool Stop();
 
@@ -33,7 +45,9 @@ class PrivateCluster {
  private:
   // Runs `scripts/pg --instance <name> --port <port> <command>`; its stdout,
   // or nullopt.
-  std::optional<std::string> Run(absl::string_view command);
+  std::optional<std::string> Run(std::vector<std::string> command);
+  // The DSN printed last by a scripts/pg command.
+  std::optional<std::string> Dsn(std::vector<std::string> command);
 
   const std::string instance_;
   const int port_;

@@ -61,10 +61,11 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(
   argv.insert(argv.end(), flags.begin(), flags.end());
   const bool json_log =
       std::find(flags.begin(), flags.end(), "--log-format=text") == flags.end();
+  std::vector<std::string> env = {"DATABASE_URL=" +
+                                  ServerDatabaseUrl(database_url)};
+  if (ThroughTransactionPooler()) env.push_back("DATABASE_POOLER=transaction");
   auto server = std::unique_ptr<ServerProcess>(new ServerProcess(
-      std::make_unique<Subprocess>(
-          argv, std::vector<std::string>{"DATABASE_URL=" + database_url}),
-      json_log));
+      std::make_unique<Subprocess>(argv, env), json_log));
   Subprocess& process = *server->process_;
   const absl::Duration kStartTimeout = absl::Seconds(30);
   if (!process.WaitForErr("(port ", kStartTimeout) ||

@@ -42,6 +42,47 @@ std::string WithDatabaseName(absl::string_view url, absl::string_view dbname) {
                       query == url.npos ? "" : url.substr(query));
 }
 
+bool ThroughTransactionPooler() {
+  const char* pooler = std::getenv("TUTORING_TEST_TRANSACTION_POOLER");
+  return pooler != nullptr && *pooler != '\0';
+}
+
+namespace {
+
+// postgresql://user@host:port/dbname?params, split around host:port.
+struct UrlParts {
+  std::string before;     // "postgresql://user@"
+  std::string host_port;  // "host:port"
+  std::string after;      // "/dbname?params"
+};
+
+UrlParts SplitUrl(absl::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == url.npos ? 0 : scheme + 3;
+  size_t slash = url.find('/', start);
+  if (slash == url.npos) slash = url.size();
+  const size_t at = url.rfind('@', slash);
+  const size_t host = at == url.npos || at < start ? start : at + 1;
+  return {std::string(url.substr(0, host)),
+          std::string(url.substr(host, slash - host)),
+          std::string(url.substr(slash))};
+}
+
+}  // namespace
+
+std::string ServerDatabaseUrl(absl::string_view url) {
+  if (!ThroughTransactionPooler()) return std::string(url);
+  // Only databases of the test cluster: the pooler stands in front of it,
+  // not in front of a test's private cluster.
+  UrlParts parts = SplitUrl(url);
+  if (parts.host_port != SplitUrl(AdminDatabaseUrl()).host_port) {
+    return std::string(url);
+  }
+  return absl::StrCat(parts.before,
+                      std::getenv("TUTORING_TEST_TRANSACTION_POOLER"),
+                      parts.after);
+}
+
 std::string MigrationsDir() { return RequiredEnv("TUTORING_MIGRATIONS_DIR"); }
 
 std::string BinaryPath(absl::string_view env) { return RequiredEnv(env); }

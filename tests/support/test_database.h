@@ -33,6 +33,17 @@ std::string BinaryPath(absl::string_view env);
 // tests.
 std::string E2eDatabaseUrl();
 
+// The URL the service under test uses for `url` (a database of the test
+// cluster): `url` itself, or, when TUTORING_TEST_TRANSACTION_POOLER names a
+// PgBouncer in transaction mode in front of the test cluster
+// (host:port, set by scripts/test's pooler pass), the same database through
+// it. Tests observe the database (pg_stat_activity, ground truth) through
+// `url` directly.
+std::string ServerDatabaseUrl(absl::string_view url);
+
+// Whether the service under test goes through that pooler.
+bool ThroughTransactionPooler();
+
 // A new, empty database that is dropped (with FORCE) when this object dies.
 // Names are unique per process and call.
 class TestDatabase {
