@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/json_escape.h"
 
 namespace tutoring::server {
 namespace {
@@ -21,36 +22,6 @@ namespace {
 // The fields of the event being written by this thread: the logger is
 // synchronous, so the formatter runs inside Log's call on the same thread.
 thread_local const std::vector<LogField>* t_fields = nullptr;
-
-// Where AppendUtf8Char would stop: the length of the valid UTF-8 sequence at
-// text[i], or 0 when the byte there does not start one.
-size_t Utf8SequenceLength(absl::string_view text, size_t i) {
-  const auto byte = [&](size_t k) {
-    return static_cast<unsigned char>(text[k]);
-  };
-  const unsigned char lead = byte(i);
-  size_t length;
-  unsigned char min_second = 0x80, max_second = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) min_second = 0xA0;  // no overlong forms
-    if (lead == 0xED) max_second = 0x9F;  // no surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) min_second = 0x90;
-    if (lead == 0xF4) max_second = 0x8F;  // nothing past U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  if (byte(i + 1) < min_second || byte(i + 1) > max_second) return 0;
-  for (size_t k = 2; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  }
-  return length;
-}
 
 // Text format: a value is written bare unless it holds a space, a quote or
 // an equals sign; either way with no line breaks.
@@ -187,50 +158,6 @@ absl::StatusOr<spdlog::level::level_enum> ParseLogLevel(
       "--log-level must be trace, debug, info, warn, error, critical or off, "
       "got \"",
       text, "\""));
-}
-
-void AppendJsonEscaped(absl::string_view text, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      const size_t length = Utf8SequenceLength(text, i);
-      if (length == 0) {
-        out += "\\ufffd";
-        ++i;
-      } else {
-        out.append(text.data() + i, length);
-        i += length;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-    ++i;
-  }
 }
 
 LogRateLimiter::LogRateLimiter(const Clock& clock, double per_second,

@@ -110,11 +110,6 @@ class LogRateLimiter {
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
 
-// Appends `text` to `out` as the inside of a JSON string: quotes,
-// backslashes and control characters escaped, bytes that are not UTF-8
-// replaced by U+FFFD, so that any input gives a line that parses.
-void AppendJsonEscaped(absl::string_view text, std::string& out);
-
 }  // namespace tutoring::server
 
 #endif  // TUTORING_SERVER_LOGGING_H_

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/json_escape.h"
 
 namespace tutoring::bench {
 namespace {
@@ -41,30 +42,7 @@ constexpr Quantile kQuantiles[] = {
 
 double Millis(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
+std::string JsonString(absl::string_view text) { return JsonQuoted(text); }
 
 // JSON has no NaN or infinity; the values here are finite by construction,
 // but a zero-length run must not print "inf".

@@ -10,6 +10,8 @@ set -euo pipefail
 : "${TUTORCTL_BIN:?set by CMake}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
+# shellcheck source=tests/support/wait_for_serving.sh
+source "$src/tests/support/wait_for_serving.sh"
 fail() { echo "db_roles_test: $*" >&2; exit 1; }
 
 psql=("$(pg_config --bindir)/psql" -X -q -v ON_ERROR_STOP=1)
@@ -76,15 +78,8 @@ done
 log="$scratch/server.log"
 "$TUTORING_SERVER_BIN" --listen=127.0.0.1:0 --database-url="$server_url" --health-interval=100ms 2>"$log" &
 server_pid=$!
-port=""
-for _ in $(seq 300); do
-  port="$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" | head -n 1)"
-  [[ -n "$port" ]] && grep -q "health SERVING" "$log" && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; fail "server exited"; }
-  port=""
-  sleep 0.1
-done
-[[ -n "$port" ]] || { cat "$log" >&2; fail "server did not become SERVING as the read-only role"; }
+wait_for_serving "$log" "$server_pid" || fail "server did not become SERVING as the read-only role"
+port="$server_port"
 ctl() { "$TUTORCTL_BIN" --target="127.0.0.1:$port" --deadline=5s "$@"; }
 out="$(ctl health tutoring.v1.TutoringService)"
 grep -qw SERVING <<<"$out" && ! grep -q NOT_SERVING <<<"$out" || fail "not SERVING: $out"

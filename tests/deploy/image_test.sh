@@ -12,6 +12,8 @@ set -euo pipefail
 : "${TUTORING_BUILD_DIR:?set by CMake}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
+# shellcheck source=tests/support/wait_for_serving.sh
+source "$src/tests/support/wait_for_serving.sh"
 fail() { echo "image_test: $*" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || fail "needs root (mmdebstrap, umoci unpack, unshare, chroot)"
 command -v node >/dev/null || fail "node is missing (scripts/setup installs it)"
@@ -94,15 +96,8 @@ log="$scratch/server.log"
 in_image /usr/local/bin/tutoring-server --listen=127.0.0.1:0 --database-url="$url" \
   --health-interval=100ms 2>"$log" &
 server_pid=$!
-port=""
-for _ in $(seq 300); do
-  port="$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" | head -n 1)"
-  [[ -n "$port" ]] && grep -q "health SERVING" "$log" && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; fail "server exited"; }
-  port=""
-  sleep 0.1
-done
-[[ -n "$port" ]] || { cat "$log" >&2; fail "server did not become SERVING"; }
+wait_for_serving "$log" "$server_pid" || fail "server did not become SERVING"
+port="$server_port"
 ctl() { in_image /usr/local/bin/tutorctl --target="127.0.0.1:$port" --deadline=5s "$@"; }
 
 for service in "" tutoring.v1.TutoringService liveness; do

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "common/json_escape.h"
 #include "tests/support/fake_clock.h"
 
 namespace tutoring::server {

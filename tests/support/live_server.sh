@@ -8,6 +8,9 @@
 #   stop_live_server                     kills the server, drops the database
 # Call stop_live_server from the caller's EXIT trap.
 
+# shellcheck source=tests/support/wait_for_serving.sh
+source "$(dirname "${BASH_SOURCE[0]}")/wait_for_serving.sh"
+
 live_psql="$(pg_config --bindir)/psql"
 live_admin="${TUTORING_TEST_DATABASE_URL:?run through ctest (scripts/test)}"
 scratch_db=""
@@ -37,14 +40,7 @@ start_server() {
   "$TUTORING_SERVER_BIN" --listen=127.0.0.1:0 --database-url="$url" \
     --health-interval=100ms "${pooler[@]}" "$@" 2>"$log" &
   server_pid=$!
-  for _ in $(seq 100); do
-    server_port="$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" 2>/dev/null | head -n 1)"
-    [[ -n "$server_port" ]] && grep -q "health SERVING" "$log" && return 0
-    sleep 0.1
-  done
-  cat "$log" >&2
-  echo "tutoring-server did not start" >&2
-  return 1
+  wait_for_serving "$log" "$server_pid" 100
 }
 
 stop_live_server() {

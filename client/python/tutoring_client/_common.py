@@ -13,6 +13,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from tutoring.v1 import tutoring_pb2 as pb
+from tutoring.v1 import tutoring_pb2_grpc as pb_grpc
 
 from . import _config
 
@@ -146,3 +147,33 @@ def health() -> _Health:
 
 
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+
+
+class ClientCore:
+    """The construction both clients share (tutoring_client.aio.Client and
+    tutoring_client.Client): the target checked, the service config loaded,
+    credentials and per-call options built, the call channel and its stub.
+    Subclasses provide _make_channel for their flavour of grpc channel."""
+
+    def __init__(self, target: str, *, credentials: Optional[grpc.ChannelCredentials] = None,
+                 root_certificates: Optional[PathLike] = None,
+                 certificate_chain: Optional[PathLike] = None,
+                 private_key: Optional[PathLike] = None,
+                 token: Optional[str] = None,
+                 default_timeout: Optional[float] = None,
+                 metadata: Optional[Metadata] = None,
+                 options: Optional[Sequence[Tuple[str, object]]] = None):
+        if not target:
+            raise ValueError("target must not be empty")
+        self._target = target
+        self._config = _config.default()
+        self._calls = CallOptions(self._config, default_timeout, token, metadata)
+        self._credentials = channel_credentials(
+            credentials, root_certificates, certificate_chain, private_key)
+        self._extra_options = options
+        self._channel = self._make_channel(health_checking=True)
+        self._health_channel = None
+        self._stub = pb_grpc.TutoringServiceStub(self._channel)
+
+    def _make_channel(self, *, health_checking: bool):
+        raise NotImplementedError

@@ -16,7 +16,7 @@ package (the project's client/service_config.json).
 
 from __future__ import annotations
 
-from typing import AsyncIterator, Iterable, Optional, Sequence, Tuple
+from typing import AsyncIterator, Iterable, Optional
 
 import grpc
 import grpc.aio
@@ -28,7 +28,7 @@ from . import _common, _config
 from .errors import Internal, from_grpc
 
 
-class Client:
+class Client(_common.ClientCore):
     """Asynchronous client; see the module docstring.
 
     target: any gRPC target ("host:port", "dns:///host:port", ...).
@@ -42,26 +42,6 @@ class Client:
     options: extra gRPC channel arguments; they take precedence over the
       client's own (e.g. ("grpc.enable_retries", 0) turns retries off).
     """
-
-    def __init__(self, target: str, *, credentials: Optional[grpc.ChannelCredentials] = None,
-                 root_certificates: Optional[_common.PathLike] = None,
-                 certificate_chain: Optional[_common.PathLike] = None,
-                 private_key: Optional[_common.PathLike] = None,
-                 token: Optional[str] = None,
-                 default_timeout: Optional[float] = None,
-                 metadata: Optional[_common.Metadata] = None,
-                 options: Optional[Sequence[Tuple[str, object]]] = None):
-        if not target:
-            raise ValueError("target must not be empty")
-        self._target = target
-        self._config = _config.default()
-        self._calls = _common.CallOptions(self._config, default_timeout, token, metadata)
-        self._credentials = _common.channel_credentials(
-            credentials, root_certificates, certificate_chain, private_key)
-        self._extra_options = options
-        self._channel = self._make_channel(health_checking=True)
-        self._health_channel: Optional[grpc.aio.Channel] = None
-        self._stub = pb_grpc.TutoringServiceStub(self._channel)
 
     def _make_channel(self, *, health_checking: bool) -> grpc.aio.Channel:
         options = _common.channel_target_options(self._config, health_checking, self._extra_options)
