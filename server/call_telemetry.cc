@@ -296,6 +296,13 @@ CallTelemetry::InterceptorFactory() {
 
 CallTelemetry::MethodMetrics& CallTelemetry::ForMethod(
     const char* full_name, grpc::experimental::ServerRpcInfo::Type type) {
+  {
+    // Every call looks its method up; only a method's first call adds it.
+    absl::ReaderMutexLock lock(&mu_);
+    if (const auto it = methods_.find(full_name); it != methods_.end()) {
+      return *it->second;
+    }
+  }
   absl::MutexLock lock(&mu_);
   std::unique_ptr<MethodMetrics>& slot = methods_[full_name];
   if (slot == nullptr) {

@@ -60,12 +60,11 @@ template <typename Request, typename Response>
 class AsyncUnaryCall final : public CallBase {
  public:
   AsyncUnaryCall(GrpcAsyncTutoringService& owner,
-                 grpc::ServerCompletionQueue* queue, const char* method,
+                 grpc::ServerCompletionQueue* queue,
                  RequestMethod<Request, Response> request_method,
                  LogicMethod<Request, Response> logic)
       : owner_(owner),
         queue_(queue),
-        method_(method),
         request_method_(request_method),
         logic_(logic),
         arena_(ArenaOptionsFor(initial_block_, sizeof(initial_block_))),
@@ -89,7 +88,7 @@ class AsyncUnaryCall final : public CallBase {
         }
         // Keep a request posted for the next call of this method.
         if (!owner_.stopping()) {
-          new AsyncUnaryCall(owner_, queue_, method_, request_method_, logic_);
+          new AsyncUnaryCall(owner_, queue_, request_method_, logic_);
         }
         Run();
         return;
@@ -120,8 +119,7 @@ class AsyncUnaryCall final : public CallBase {
     if (status.ok()) {
       responder_.Finish(*response_, grpc::Status::OK, &finish_tag_);
     } else {
-      responder_.FinishWithError(FinishedCallStatus(method_, status),
-                                 &finish_tag_);
+      responder_.FinishWithError(ToGrpcStatus(status), &finish_tag_);
     }
   }
 
@@ -131,7 +129,6 @@ class AsyncUnaryCall final : public CallBase {
 
   GrpcAsyncTutoringService& owner_;
   grpc::ServerCompletionQueue* const queue_;
-  const char* const method_;
   const RequestMethod<Request, Response> request_method_;
   const LogicMethod<Request, Response> logic_;
 
@@ -154,11 +151,10 @@ class AsyncUnaryCall final : public CallBase {
 
 template <typename Request, typename Response>
 void Post(GrpcAsyncTutoringService& owner, grpc::ServerCompletionQueue* queue,
-          const char* method, RequestMethod<Request, Response> request_method,
+          RequestMethod<Request, Response> request_method,
           LogicMethod<Request, Response> logic) {
   for (int i = 0; i < kPostedPerMethod; ++i) {
-    new AsyncUnaryCall<Request, Response>(owner, queue, method, request_method,
-                                          logic);
+    new AsyncUnaryCall<Request, Response>(owner, queue, request_method, logic);
   }
 }
 
@@ -184,7 +180,7 @@ void GrpcAsyncTutoringService::Start() {
     grpc::ServerCompletionQueue* queue = queue_ptr.get();
 #define TUTORING_POST(Method, RequestType, ResponseType)                 \
   Post<v1::RequestType, v1::ResponseType>(                               \
-      *this, queue, #Method,                                             \
+      *this, queue,                                                      \
       [](AsyncService& async, grpc::ServerContext* context,              \
          v1::RequestType* request,                                       \
          grpc::ServerAsyncResponseWriter<v1::ResponseType>* responder,   \

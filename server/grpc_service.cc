@@ -27,22 +27,20 @@ absl::Time CallDeadline(std::chrono::system_clock::time_point client_deadline,
 // OnDone, which deletes it (the callback API's ownership model).
 class GrpcTutoringService::Call final : public grpc::ServerUnaryReactor {
  public:
-  Call(const char* method, absl::Time deadline)
-      : method_(method),
-        context_(std::make_shared<db::CallContext>(deadline)) {}
+  explicit Call(absl::Time deadline)
+      : context_(std::make_shared<db::CallContext>(deadline)) {}
 
   const std::shared_ptr<db::CallContext>& context() const { return context_; }
 
   // Finishes the call; runs exactly once.
   void Complete(const absl::Status& status) {
-    Finish(FinishedCallStatus(method_, status));
+    Finish(ToGrpcStatus(status));
   }
 
   void OnCancel() override { context_->Cancel(); }
   void OnDone() override { delete this; }
 
  private:
-  const char* const method_;
   const std::shared_ptr<db::CallContext> context_;
 };
 
@@ -53,9 +51,9 @@ GrpcTutoringService::GrpcTutoringService(const TutoringService& service,
 
 template <typename Request, typename Response, typename Method>
 grpc::ServerUnaryReactor* GrpcTutoringService::Serve(
-    const char* method, grpc::CallbackServerContext* context,
+    grpc::CallbackServerContext* context,
     const Request* request, Response* response, Method handler) {
-  Call* call = new Call(method, CallDeadline(context->deadline(), clock_.Now(),
+  Call* call = new Call(CallDeadline(context->deadline(), clock_.Now(),
                                              options_.default_deadline));
   (service_.*handler)(*request, response, call->context(),
                       [call](absl::Status status) { call->Complete(status); });
@@ -66,7 +64,7 @@ grpc::ServerUnaryReactor* GrpcTutoringService::ListActiveUsers(
     grpc::CallbackServerContext* context,
     const v1::ListActiveUsersRequest* request,
     v1::ListActiveUsersResponse* response) {
-  return Serve("ListActiveUsers", context, request, response,
+  return Serve(context, request, response,
                &TutoringService::ListActiveUsers);
 }
 
@@ -74,14 +72,14 @@ grpc::ServerUnaryReactor* GrpcTutoringService::ListUsersByRole(
     grpc::CallbackServerContext* context,
     const v1::ListUsersByRoleRequest* request,
     v1::ListUsersByRoleResponse* response) {
-  return Serve("ListUsersByRole", context, request, response,
+  return Serve(context, request, response,
                &TutoringService::ListUsersByRole);
 }
 
 grpc::ServerUnaryReactor* GrpcTutoringService::GetUserRole(
     grpc::CallbackServerContext* context, const v1::GetUserRoleRequest* request,
     v1::GetUserRoleResponse* response) {
-  return Serve("GetUserRole", context, request, response,
+  return Serve(context, request, response,
                &TutoringService::GetUserRole);
 }
 
@@ -89,14 +87,14 @@ grpc::ServerUnaryReactor* GrpcTutoringService::ListExercises(
     grpc::CallbackServerContext* context,
     const v1::ListExercisesRequest* request,
     v1::ListExercisesResponse* response) {
-  return Serve("ListExercises", context, request, response,
+  return Serve(context, request, response,
                &TutoringService::ListExercises);
 }
 
 grpc::ServerUnaryReactor* GrpcTutoringService::GetStreak(
     grpc::CallbackServerContext* context, const v1::GetStreakRequest* request,
     v1::Streak* response) {
-  return Serve("GetStreak", context, request, response,
+  return Serve(context, request, response,
                &TutoringService::GetStreak);
 }
 
@@ -104,7 +102,7 @@ grpc::ServerUnaryReactor* GrpcTutoringService::BatchGetStreaks(
     grpc::CallbackServerContext* context,
     const v1::BatchGetStreaksRequest* request,
     v1::BatchGetStreaksResponse* response) {
-  return Serve("BatchGetStreaks", context, request, response,
+  return Serve(context, request, response,
                &TutoringService::BatchGetStreaks);
 }
 

@@ -2,8 +2,8 @@
 // gives each call a db::CallContext (its deadline, or the default one for
 // calls that arrive without; cancelled when the client goes away), runs the
 // transport-free TutoringService and finishes the call once with the
-// status mapped by ToGrpcStatus. Failures an operator must see (INTERNAL,
-// UNAVAILABLE) are logged here, once per call.
+// status mapped by ToGrpcStatus. Logging, metrics and what callers see of
+// server-side failures are the call telemetry's (server/call_telemetry.h).
 #ifndef TUTORING_SERVER_GRPC_SERVICE_H_
 #define TUTORING_SERVER_GRPC_SERVICE_H_
 
@@ -63,10 +63,9 @@ class GrpcTutoringService final : public v1::TutoringService::CallbackService {
  private:
   class Call;
 
-  // Starts the reactor of one call to `method` (the short name).
+  // Starts the reactor of one call.
   template <typename Request, typename Response, typename Method>
-  grpc::ServerUnaryReactor* Serve(const char* method,
-                                  grpc::CallbackServerContext* context,
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                   const Request* request, Response* response,
                                   Method handler);
 

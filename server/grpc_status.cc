@@ -14,11 +14,6 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-grpc::Status FinishedCallStatus(absl::string_view /*method*/,
-                                const absl::Status& status) {
-  return ToGrpcStatus(status);
-}
-
 bool HidesDetails(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::INTERNAL:

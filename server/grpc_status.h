@@ -12,14 +12,11 @@
 
 namespace tutoring::server {
 
-// Same canonical code (absl and gRPC share the numbering) and message.
+// Same canonical code (absl and gRPC share the numbering) and message. The
+// message may hold the database's text: the call telemetry
+// (server/call_telemetry.h) logs it with the call's request id and replaces
+// it for the caller (CallerMessage).
 grpc::Status ToGrpcStatus(const absl::Status& status);
-
-// ToGrpcStatus for the answer to a call of `method`. The message may hold
-// the database's text: the call telemetry (server/call_telemetry.h) logs it
-// with the call's request id and replaces it for the caller (CallerMessage).
-grpc::Status FinishedCallStatus(absl::string_view method,
-                                const absl::Status& status);
 
 // True for the codes that mean the server or the database failed rather
 // than the caller (INTERNAL, UNAVAILABLE, UNKNOWN, DATA_LOSS, ABORTED,

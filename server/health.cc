@@ -43,11 +43,6 @@ void HealthReporter::Stop() {
   health_.Shutdown();
 }
 
-bool HealthReporter::serving() const {
-  absl::MutexLock lock(&mu_);
-  return serving_;
-}
-
 bool HealthReporter::ready() const {
   absl::MutexLock lock(&mu_);
   return serving_ && !stopping_;

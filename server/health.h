@@ -45,8 +45,6 @@ class HealthReporter {
   // (graceful shutdown). Idempotent.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Whether the last probe succeeded.
-  bool serving() const ABSL_LOCKS_EXCLUDED(mu_);
   // What the health service reports for kTutoringServiceName (readiness:
   // serving and not stopped) and for kLivenessServiceName (not stopped).
   bool ready() const ABSL_LOCKS_EXCLUDED(mu_);
