@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/files.h"
 
 namespace tutoring::server {
 namespace {
@@ -30,29 +31,6 @@ namespace {
 constexpr absl::string_view kBearerPrefix = "Bearer ";
 constexpr size_t kMaxIdentityLength = 64;
 constexpr size_t kMinSecretLength = 16;
-
-absl::StatusOr<std::string> ReadFile(absl::string_view flag,
-                                     const std::string& path) {
-  FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        flag, ": cannot read \"", path, "\": ", std::strerror(errno)));
-  }
-  std::string contents;
-  char buffer[8192];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) {
-    contents.append(buffer, n);
-  }
-  const bool failed = std::ferror(file) != 0;
-  const int error = errno;
-  std::fclose(file);
-  if (failed) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        flag, ": cannot read \"", path, "\": ", std::strerror(error)));
-  }
-  return contents;
-}
 
 struct X509Deleter {
   void operator()(X509* x) const { X509_free(x); }
@@ -106,7 +84,7 @@ bool SameFile(const struct stat& a, const struct stat& b) {
 }
 
 absl::StatusOr<AuthzPolicy> LoadPolicy(const std::string& path) {
-  absl::StatusOr<std::string> contents = ReadFile("--authz-policy", path);
+  absl::StatusOr<std::string> contents = ReadFileToString("--authz-policy", path);
   if (!contents.ok()) return contents.status();
   absl::StatusOr<AuthzPolicy> policy = AuthzPolicy::Parse(*contents);
   if (!policy.ok()) {
@@ -172,7 +150,7 @@ absl::StatusOr<TokenSet> TokenSet::Parse(absl::string_view contents,
 }
 
 absl::StatusOr<TokenSet> TokenSet::Load(const std::string& path) {
-  absl::StatusOr<std::string> contents = ReadFile("--token-file", path);
+  absl::StatusOr<std::string> contents = ReadFileToString("--token-file", path);
   if (!contents.ok()) return contents.status();
   return Parse(*contents, path);
 }
@@ -424,10 +402,10 @@ absl::StatusOr<ServerSecurity> MakeServerSecurity(
   // Checked here, with the operator's words, because the file watcher only
   // logs a failed read and the handshakes fail later.
   absl::StatusOr<std::string> cert_pem =
-      ReadFile("--tls-cert", options.tls_cert_file);
+      ReadFileToString("--tls-cert", options.tls_cert_file);
   if (!cert_pem.ok()) return cert_pem.status();
   absl::StatusOr<std::string> key_pem =
-      ReadFile("--tls-key", options.tls_key_file);
+      ReadFileToString("--tls-key", options.tls_key_file);
   if (!key_pem.ok()) return key_pem.status();
   auto cert = ParseCertificate("--tls-cert", options.tls_cert_file, *cert_pem);
   if (!cert.ok()) return cert.status();
@@ -448,7 +426,7 @@ absl::StatusOr<ServerSecurity> MakeServerSecurity(
   const bool mtls = !options.tls_client_ca_file.empty();
   if (mtls) {
     absl::StatusOr<std::string> ca_pem =
-        ReadFile("--tls-client-ca", options.tls_client_ca_file);
+        ReadFileToString("--tls-client-ca", options.tls_client_ca_file);
     if (!ca_pem.ok()) return ca_pem.status();
     auto ca = ParseCertificate("--tls-client-ca", options.tls_client_ca_file,
                                *ca_pem);

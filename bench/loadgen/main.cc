@@ -7,7 +7,6 @@
 // line by the common command-line layer; 1 when the target cannot be reached.
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,13 +14,13 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "bench/loadgen/load_generator.h"
 #include "bench/loadgen/load_report.h"
 #include "bench/loadgen/request_mix.h"
 #include "common/command_line.h"
+#include "common/files.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051",
           "host:port of the server (plaintext HTTP/2, as gRPC without TLS, "
@@ -187,14 +186,10 @@ int main(int argc, char** argv) {
   }
   if (const std::string path = absl::GetFlag(FLAGS_token_file);
       !path.empty()) {
-    std::ifstream in(path);
-    std::string token;
-    if (!in || !std::getline(in, token) ||
-        absl::StripAsciiWhitespace(token).empty()) {
-      tutoring::ExitUsageError(absl::StrCat(
-          "--token-file: cannot read a token from \"", path, "\""));
-    }
-    options.bearer_token = std::string(absl::StripAsciiWhitespace(token));
+    absl::StatusOr<std::string> token =
+        tutoring::ReadTokenFile("--token-file", path);
+    tutoring::ExitIfUsageError(token.status());
+    options.bearer_token = *std::move(token);
   }
 
   absl::StatusOr<tutoring::bench::LoadReport> report =

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -20,6 +19,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/command_line.h"
+#include "common/files.h"
 #include "common/status_macros.h"
 #include "grpc/health/v1/health.pb.h"
 
@@ -373,18 +373,10 @@ absl::StatusOr<Invocation> MakeInvocation(const FlagValues& flags,
           "--token-file needs TLS (--tls or --tls-ca): a token is never sent "
           "in plaintext");
     }
-    std::ifstream in(flags.token_file);
-    std::string token;
-    if (!in || !std::getline(in, token)) {
-      return BadValue("token_file", flags.token_file,
-                      "cannot be read or is empty");
-    }
-    token = std::string(absl::StripAsciiWhitespace(token));
-    if (token.empty()) {
-      return BadValue("token_file", flags.token_file,
-                      "its first line holds no token");
-    }
-    invocation.bearer_token = std::move(token);
+    absl::StatusOr<std::string> token =
+        ReadTokenFile("--token-file", flags.token_file);
+    if (!token.ok()) return UsageError(token.status().message());
+    invocation.bearer_token = *std::move(token);
   }
   invocation.json = flags.json;
   if (applies("page_size")) {
