@@ -48,8 +48,22 @@ absl::Status ValidateConnectionOptions(const ConnectionOptions& options) {
       !s.ok()) {
     return s;
   }
-  return AtLeastOneSecond("keepalive-timeout", options.keepalive_timeout,
-                          false);
+  if (absl::Status s = AtLeastOneSecond(
+          "keepalive-timeout", options.keepalive_timeout, false);
+      !s.ok()) {
+    return s;
+  }
+  if (options.max_concurrent_streams < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-concurrent-streams must be >= 1, got ",
+                     options.max_concurrent_streams));
+  }
+  if (options.max_request_bytes < 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-request-bytes must be >= 1024, got ",
+                     options.max_request_bytes));
+  }
+  return absl::OkStatus();
 }
 
 void ApplyConnectionOptions(const ConnectionOptions& options,
@@ -67,6 +81,9 @@ void ApplyConnectionOptions(const ConnectionOptions& options,
   // gRPC stops pinging after two pings without data by default; an idle
   // connection would then stay unchecked.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_concurrent_streams);
+  builder.SetMaxReceiveMessageSize(options.max_request_bytes);
 }
 
 }  // namespace tutoring::server

@@ -1,5 +1,5 @@
-// Connection lifetime and liveness of the gRPC server (gRPC channel
-// arguments), for clusters behind an L4 (TCP) load balancer: a client keeps
+// Connection lifetime, liveness and per-connection limits of the gRPC
+// server (gRPC channel arguments), for clusters behind an L4 (TCP) load balancer: a client keeps
 // its connections for as long as they live, so without a maximum age new
 // replicas would get no traffic from existing clients, and without
 // keepalive a vanished client's connection would stay open.
@@ -27,6 +27,14 @@ struct ConnectionOptions {
   absl::Duration keepalive_time = absl::Minutes(5);
   // At least 1 s and finite.
   absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Calls one connection may have open at once (HTTP/2
+  // SETTINGS_MAX_CONCURRENT_STREAMS); a client's further calls wait in the
+  // client. >= 1.
+  int max_concurrent_streams = 100;
+  // Largest request message taken, in bytes; larger ones are
+  // RESOURCE_EXHAUSTED. The largest valid request (BatchGetStreaks with
+  // 1,000 ids) is about 11 KB. >= 1024.
+  int max_request_bytes = 64 * 1024;
 };
 
 // INVALID_ARGUMENT naming the flag (--max-connection-age, ...) and the rule.

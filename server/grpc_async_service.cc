@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "db/call_context.h"
+#include "server/admission.h"
 #include "server/grpc_status.h"
 
 namespace tutoring::server {
@@ -38,13 +39,17 @@ struct Tag {
   Event event;
 };
 
-using AsyncService = v1::TutoringService::AsyncService;
+using RawService = GrpcAsyncTutoringService::RawService;
 
-// Posts a request for one call of a method (AsyncService::RequestX, whose
+// Posts a request for one call of a method (RawService::RequestX, whose
 // member pointers belong to different base classes, behind one signature).
-template <typename Request, typename Response>
-using RequestMethod = void (*)(AsyncService&, grpc::ServerContext*, Request*,
-                               grpc::ServerAsyncResponseWriter<Response>*,
+// Requests and responses travel as bytes: the call parses and serializes
+// them itself, so a body that is not a valid message is answered
+// INVALID_ARGUMENT with a message (gRPC's own parsing answers INTERNAL
+// "Unable to parse request", outside the call telemetry).
+using RequestMethod = void (*)(RawService&, grpc::ServerContext*,
+                               grpc::ByteBuffer*,
+                               grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>*,
                                grpc::ServerCompletionQueue*, void*);
 
 template <typename Request, typename Response>
@@ -61,7 +66,7 @@ class AsyncUnaryCall final : public CallBase {
  public:
   AsyncUnaryCall(GrpcAsyncTutoringService& owner,
                  grpc::ServerCompletionQueue* queue,
-                 RequestMethod<Request, Response> request_method,
+                 RequestMethod request_method,
                  LogicMethod<Request, Response> logic)
       : owner_(owner),
         queue_(queue),
@@ -73,8 +78,8 @@ class AsyncUnaryCall final : public CallBase {
         responder_(&context_) {
     owner_.CallCreated();
     context_.AsyncNotifyWhenDone(&done_tag_);
-    request_method_(owner_.async(), &context_, request_, &responder_, queue_,
-                    &request_tag_);
+    request_method_(owner_.raw(), &context_, &request_bytes_, &responder_,
+                    queue_, &request_tag_);
   }
   ~AsyncUnaryCall() override { owner_.CallFreed(); }
 
@@ -107,6 +112,26 @@ class AsyncUnaryCall final : public CallBase {
  private:
   void Run() {
     pending_ = 2;  // the finish and the done tag
+    if (absl::Status parsed = ParseRequest(request_bytes_, request_);
+        !parsed.ok()) {
+      Complete(parsed);
+      return;
+    }
+    request_bytes_.Clear();
+    batch_ids_ = AdmissionBatchIds(*request_);
+    absl::Status refusal;
+    switch (owner_.admission().Admit(
+        batch_ids_, &refusal,
+        [this](absl::Status status) { Complete(status); })) {
+      case CallAdmission::Verdict::kRefused:
+        Complete(refusal);
+        return;
+      case CallAdmission::Verdict::kHeld:
+        return;
+      case CallAdmission::Verdict::kAdmitted:
+        break;
+    }
+    admitted_ = true;
     call_ = std::make_shared<db::CallContext>(
         CallDeadline(context_.deadline(), owner_.clock().Now(),
                      owner_.options().default_deadline));
@@ -115,12 +140,23 @@ class AsyncUnaryCall final : public CallBase {
         [this](absl::Status status) { Complete(status); });
   }
 
+  // Runs once per call, on any thread.
   void Complete(const absl::Status& status) {
-    if (status.ok()) {
-      responder_.Finish(*response_, grpc::Status::OK, &finish_tag_);
-    } else {
+    if (admitted_) owner_.admission().Finished(batch_ids_);
+    if (!status.ok()) {
       responder_.FinishWithError(ToGrpcStatus(status), &finish_tag_);
+      return;
     }
+    grpc::ByteBuffer bytes;
+    bool own_buffer = false;
+    if (grpc::Status serialized =
+            grpc::SerializationTraits<Response>::Serialize(*response_, &bytes,
+                                                           &own_buffer);
+        !serialized.ok()) {
+      responder_.FinishWithError(serialized, &finish_tag_);
+      return;
+    }
+    responder_.Finish(bytes, grpc::Status::OK, &finish_tag_);
   }
 
   void Release() {
@@ -129,7 +165,7 @@ class AsyncUnaryCall final : public CallBase {
 
   GrpcAsyncTutoringService& owner_;
   grpc::ServerCompletionQueue* const queue_;
-  const RequestMethod<Request, Response> request_method_;
+  const RequestMethod request_method_;
   const LogicMethod<Request, Response> logic_;
 
   grpc::ServerContext context_;
@@ -140,8 +176,12 @@ class AsyncUnaryCall final : public CallBase {
   google::protobuf::Arena arena_;
   Request* const request_;
   Response* const response_;
-  grpc::ServerAsyncResponseWriter<Response> responder_;
+  grpc::ByteBuffer request_bytes_;
+  grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_;
   std::shared_ptr<db::CallContext> call_;
+  // Set on the queue's thread before the call can complete.
+  int batch_ids_ = 0;
+  bool admitted_ = false;
   // Tags outstanding; touched only on the queue's thread.
   int pending_ = 0;
   Tag request_tag_{this, Event::kRequest};
@@ -151,7 +191,7 @@ class AsyncUnaryCall final : public CallBase {
 
 template <typename Request, typename Response>
 void Post(GrpcAsyncTutoringService& owner, grpc::ServerCompletionQueue* queue,
-          RequestMethod<Request, Response> request_method,
+          RequestMethod request_method,
           LogicMethod<Request, Response> logic) {
   for (int i = 0; i < kPostedPerMethod; ++i) {
     new AsyncUnaryCall<Request, Response>(owner, queue, request_method, logic);
@@ -161,15 +201,18 @@ void Post(GrpcAsyncTutoringService& owner, grpc::ServerCompletionQueue* queue,
 }  // namespace
 
 GrpcAsyncTutoringService::GrpcAsyncTutoringService(
-    const TutoringService& service, const Clock& clock,
-    GrpcServiceOptions options)
-    : service_(service), clock_(clock), options_(options) {}
+    const TutoringService& service, CallAdmission& admission,
+    const Clock& clock, GrpcServiceOptions options)
+    : service_(service),
+      admission_(admission),
+      clock_(clock),
+      options_(options) {}
 
 GrpcAsyncTutoringService::~GrpcAsyncTutoringService() { Stop(); }
 
 void GrpcAsyncTutoringService::Register(grpc::ServerBuilder& builder,
                                         int threads) {
-  builder.RegisterService(&async_);
+  builder.RegisterService(&raw_);
   for (int i = 0; i < threads; ++i) {
     queues_.push_back(builder.AddCompletionQueue());
   }
@@ -181,11 +224,11 @@ void GrpcAsyncTutoringService::Start() {
 #define TUTORING_POST(Method, RequestType, ResponseType)                 \
   Post<v1::RequestType, v1::ResponseType>(                               \
       *this, queue,                                                      \
-      [](AsyncService& async, grpc::ServerContext* context,              \
-         v1::RequestType* request,                                       \
-         grpc::ServerAsyncResponseWriter<v1::ResponseType>* responder,   \
+      [](RawService& raw, grpc::ServerContext* context,                  \
+         grpc::ByteBuffer* request,                                      \
+         grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>* responder,   \
          grpc::ServerCompletionQueue* cq, void* tag) {                   \
-        async.Request##Method(context, request, responder, cq, cq, tag); \
+        raw.Request##Method(context, request, responder, cq, cq, tag);   \
       },                                                                 \
       &TutoringService::Method)
     TUTORING_POST(ListActiveUsers, ListActiveUsersRequest,

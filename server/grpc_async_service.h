@@ -19,6 +19,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "server/admission.h"
 #include "server/grpc_service.h"
 #include "server/service.h"
 #include "tutoring/v1/tutoring.grpc.pb.h"
@@ -27,10 +28,21 @@ namespace tutoring::server {
 
 // Use: Register on the builder, BuildAndStart, Start; after the server's
 // Shutdown, Stop. Thread-safe between those steps as the call objects need;
-// `service` and `clock` must outlive it.
+// `service`, `admission` and `clock` must outlive it.
 class GrpcAsyncTutoringService {
  public:
-  GrpcAsyncTutoringService(const TutoringService& service, const Clock& clock,
+  // Every method with requests and responses as bytes (parsed and
+  // serialized by the calls themselves).
+  using RawService = v1::TutoringService::WithRawMethod_ListActiveUsers<
+      v1::TutoringService::WithRawMethod_ListUsersByRole<
+          v1::TutoringService::WithRawMethod_GetUserRole<
+              v1::TutoringService::WithRawMethod_ListExercises<
+                  v1::TutoringService::WithRawMethod_GetStreak<
+                      v1::TutoringService::WithRawMethod_BatchGetStreaks<
+                          v1::TutoringService::Service>>>>>>;
+
+  GrpcAsyncTutoringService(const TutoringService& service,
+                           CallAdmission& admission, const Clock& clock,
                            GrpcServiceOptions options);
   GrpcAsyncTutoringService(const GrpcAsyncTutoringService&) = delete;
   GrpcAsyncTutoringService& operator=(const GrpcAsyncTutoringService&) = delete;
@@ -53,9 +65,10 @@ class GrpcAsyncTutoringService {
   void CallFreed() ABSL_LOCKS_EXCLUDED(mu_);
 
   const TutoringService& service() const { return service_; }
+  CallAdmission& admission() const { return admission_; }
   const Clock& clock() const { return clock_; }
   const GrpcServiceOptions& options() const { return options_; }
-  v1::TutoringService::AsyncService& async() { return async_; }
+  RawService& raw() { return raw_; }
   bool stopping() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -65,10 +78,11 @@ class GrpcAsyncTutoringService {
 
   // Constant after construction.
   const TutoringService& service_;
+  CallAdmission& admission_;
   const Clock& clock_;
   const GrpcServiceOptions options_;
 
-  v1::TutoringService::AsyncService async_;
+  RawService raw_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::thread> threads_;
 

@@ -1,10 +1,13 @@
 #include "server/grpc_service.h"
 
+#include <grpcpp/impl/codegen/proto_buffer_reader.h>
+
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "db/call_context.h"
 #include "server/grpc_status.h"
 
@@ -23,87 +26,145 @@ absl::Time CallDeadline(std::chrono::system_clock::time_point client_deadline,
   return deadline;
 }
 
-// The reactor of one call. gRPC owns it from the handler's return until
-// OnDone, which deletes it (the callback API's ownership model).
+absl::Status ParseRequest(grpc::ByteBuffer& bytes,
+                          google::protobuf::Message* request) {
+  grpc::ProtoBufferReader reader(&bytes);
+  if (!reader.status().ok() || !request->ParseFromZeroCopyStream(&reader)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the request body is not a valid ", request->GetTypeName(),
+        " (protobuf wire format)"));
+  }
+  return absl::OkStatus();
+}
+
+// The reactor of one call, with its request and response. gRPC owns it from
+// the handler's return until OnDone, which deletes it (the callback API's
+// ownership model).
+template <typename Request, typename Response>
 class GrpcTutoringService::Call final : public grpc::ServerUnaryReactor {
  public:
-  explicit Call(absl::Time deadline)
-      : context_(std::make_shared<db::CallContext>(deadline)) {}
+  Call(CallAdmission& admission, absl::Time deadline,
+       grpc::ByteBuffer* response_bytes)
+      : admission_(admission),
+        context_(std::make_shared<db::CallContext>(deadline)),
+        response_bytes_(response_bytes) {}
 
-  const std::shared_ptr<db::CallContext>& context() const { return context_; }
+  template <typename Method>
+  void Start(const TutoringService& service, Method handler,
+             const grpc::ByteBuffer* request_bytes) {
+    // ParseRequest reads the buffer through a reader that needs it mutable;
+    // a copy only takes references to its slices.
+    grpc::ByteBuffer bytes(*request_bytes);
+    if (absl::Status parsed = ParseRequest(bytes, &request_); !parsed.ok()) {
+      Complete(parsed);
+      return;
+    }
+    batch_ids_ = AdmissionBatchIds(request_);
+    absl::Status refusal;
+    switch (admission_.Admit(batch_ids_, &refusal, [this](absl::Status status) {
+      Complete(status);
+    })) {
+      case CallAdmission::Verdict::kRefused:
+        Complete(refusal);
+        return;
+      case CallAdmission::Verdict::kHeld:
+        return;
+      case CallAdmission::Verdict::kAdmitted:
+        break;
+    }
+    admitted_ = true;
+    (service.*handler)(request_, &response_, context_,
+                       [this](absl::Status status) { Complete(status); });
+  }
 
   // Finishes the call; runs exactly once.
   void Complete(const absl::Status& status) {
-    Finish(ToGrpcStatus(status));
+    if (admitted_) admission_.Finished(batch_ids_);
+    if (!status.ok()) {
+      Finish(ToGrpcStatus(status));
+      return;
+    }
+    bool own_buffer = false;
+    Finish(grpc::SerializationTraits<Response>::Serialize(
+        response_, response_bytes_, &own_buffer));
   }
 
   void OnCancel() override { context_->Cancel(); }
   void OnDone() override { delete this; }
 
  private:
+  CallAdmission& admission_;
   const std::shared_ptr<db::CallContext> context_;
+  grpc::ByteBuffer* const response_bytes_;
+  Request request_;
+  Response response_;
+  // Set before the call can complete.
+  int batch_ids_ = 0;
+  bool admitted_ = false;
 };
 
 GrpcTutoringService::GrpcTutoringService(const TutoringService& service,
+                                         CallAdmission& admission,
                                          const Clock& clock,
                                          GrpcServiceOptions options)
-    : service_(service), clock_(clock), options_(options) {}
+    : service_(service),
+      admission_(admission),
+      clock_(clock),
+      options_(options) {}
 
 template <typename Request, typename Response, typename Method>
 grpc::ServerUnaryReactor* GrpcTutoringService::Serve(
-    grpc::CallbackServerContext* context,
-    const Request* request, Response* response, Method handler) {
-  Call* call = new Call(CallDeadline(context->deadline(), clock_.Now(),
-                                             options_.default_deadline));
-  (service_.*handler)(*request, response, call->context(),
-                      [call](absl::Status status) { call->Complete(status); });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response, Method handler) {
+  auto* call = new Call<Request, Response>(
+      admission_,
+      CallDeadline(context->deadline(), clock_.Now(),
+                   options_.default_deadline),
+      response);
+  call->Start(service_, handler, request);
   return call;
 }
 
 grpc::ServerUnaryReactor* GrpcTutoringService::ListActiveUsers(
-    grpc::CallbackServerContext* context,
-    const v1::ListActiveUsersRequest* request,
-    v1::ListActiveUsersResponse* response) {
-  return Serve(context, request, response,
-               &TutoringService::ListActiveUsers);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve<v1::ListActiveUsersRequest, v1::ListActiveUsersResponse>(context, request, response,
+                                      &TutoringService::ListActiveUsers);
 }
 
 grpc::ServerUnaryReactor* GrpcTutoringService::ListUsersByRole(
-    grpc::CallbackServerContext* context,
-    const v1::ListUsersByRoleRequest* request,
-    v1::ListUsersByRoleResponse* response) {
-  return Serve(context, request, response,
-               &TutoringService::ListUsersByRole);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve<v1::ListUsersByRoleRequest, v1::ListUsersByRoleResponse>(context, request, response,
+                                      &TutoringService::ListUsersByRole);
 }
 
 grpc::ServerUnaryReactor* GrpcTutoringService::GetUserRole(
-    grpc::CallbackServerContext* context, const v1::GetUserRoleRequest* request,
-    v1::GetUserRoleResponse* response) {
-  return Serve(context, request, response,
-               &TutoringService::GetUserRole);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve<v1::GetUserRoleRequest, v1::GetUserRoleResponse>(context, request, response,
+                                      &TutoringService::GetUserRole);
 }
 
 grpc::ServerUnaryReactor* GrpcTutoringService::ListExercises(
-    grpc::CallbackServerContext* context,
-    const v1::ListExercisesRequest* request,
-    v1::ListExercisesResponse* response) {
-  return Serve(context, request, response,
-               &TutoringService::ListExercises);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve<v1::ListExercisesRequest, v1::ListExercisesResponse>(context, request, response,
+                                      &TutoringService::ListExercises);
 }
 
 grpc::ServerUnaryReactor* GrpcTutoringService::GetStreak(
-    grpc::CallbackServerContext* context, const v1::GetStreakRequest* request,
-    v1::Streak* response) {
-  return Serve(context, request, response,
-               &TutoringService::GetStreak);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve<v1::GetStreakRequest, v1::Streak>(context, request, response,
+                                      &TutoringService::GetStreak);
 }
 
 grpc::ServerUnaryReactor* GrpcTutoringService::BatchGetStreaks(
-    grpc::CallbackServerContext* context,
-    const v1::BatchGetStreaksRequest* request,
-    v1::BatchGetStreaksResponse* response) {
-  return Serve(context, request, response,
-               &TutoringService::BatchGetStreaks);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve<v1::BatchGetStreaksRequest, v1::BatchGetStreaksResponse>(context, request, response,
+                                      &TutoringService::BatchGetStreaks);
 }
 
 }  // namespace tutoring::server

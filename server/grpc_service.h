@@ -7,12 +7,15 @@
 #ifndef TUTORING_SERVER_GRPC_SERVICE_H_
 #define TUTORING_SERVER_GRPC_SERVICE_H_
 
+#include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "server/admission.h"
 #include "server/service.h"
 #include "tutoring/v1/tutoring.grpc.pb.h"
 
@@ -30,47 +33,72 @@ struct GrpcServiceOptions {
 absl::Time CallDeadline(std::chrono::system_clock::time_point client_deadline,
                         absl::Time now, absl::Duration fallback);
 
-// Thread-safe. `service` and `clock` must outlive it.
-class GrpcTutoringService final : public v1::TutoringService::CallbackService {
+// Parses a call's request from the bytes it arrived as. INVALID_ARGUMENT
+// naming the message type when they are not a valid one.
+absl::Status ParseRequest(grpc::ByteBuffer& bytes,
+                          google::protobuf::Message* request);
+
+// The user ids a call asks for, as CallAdmission counts them: those of
+// BatchGetStreaks, none for the other methods.
+template <typename Request>
+int AdmissionBatchIds(const Request& /*request*/) {
+  return 0;
+}
+inline int AdmissionBatchIds(const v1::BatchGetStreaksRequest& request) {
+  return request.user_ids_size();
+}
+
+// Requests and responses travel as bytes, parsed and serialized by the
+// adapter (so that a body that is not a valid message is answered
+// INVALID_ARGUMENT; gRPC's own parsing answers UNIMPLEMENTED without a
+// message on this API).
+using RawCallbackService =
+    v1::TutoringService::WithRawCallbackMethod_ListActiveUsers<
+        v1::TutoringService::WithRawCallbackMethod_ListUsersByRole<
+            v1::TutoringService::WithRawCallbackMethod_GetUserRole<
+                v1::TutoringService::WithRawCallbackMethod_ListExercises<
+                    v1::TutoringService::WithRawCallbackMethod_GetStreak<
+                        v1::TutoringService::WithRawCallbackMethod_BatchGetStreaks<
+                            v1::TutoringService::Service>>>>>>;
+
+// Thread-safe. `service`, `admission` and `clock` must outlive it.
+class GrpcTutoringService final : public RawCallbackService {
  public:
-  GrpcTutoringService(const TutoringService& service, const Clock& clock,
-                      GrpcServiceOptions options);
+  GrpcTutoringService(const TutoringService& service, CallAdmission& admission,
+                      const Clock& clock, GrpcServiceOptions options);
 
   grpc::ServerUnaryReactor* ListActiveUsers(
-      grpc::CallbackServerContext* context,
-      const v1::ListActiveUsersRequest* request,
-      v1::ListActiveUsersResponse* response) override;
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ListUsersByRole(
-      grpc::CallbackServerContext* context,
-      const v1::ListUsersByRoleRequest* request,
-      v1::ListUsersByRoleResponse* response) override;
-  grpc::ServerUnaryReactor* GetUserRole(
-      grpc::CallbackServerContext* context,
-      const v1::GetUserRoleRequest* request,
-      v1::GetUserRoleResponse* response) override;
-  grpc::ServerUnaryReactor* ListExercises(
-      grpc::CallbackServerContext* context,
-      const v1::ListExercisesRequest* request,
-      v1::ListExercisesResponse* response) override;
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* GetUserRole(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* ListExercises(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetStreak(grpc::CallbackServerContext* context,
-                                      const v1::GetStreakRequest* request,
-                                      v1::Streak* response) override;
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* BatchGetStreaks(
-      grpc::CallbackServerContext* context,
-      const v1::BatchGetStreaksRequest* request,
-      v1::BatchGetStreaksResponse* response) override;
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response) override;
 
  private:
+  template <typename Request, typename Response>
   class Call;
 
   // Starts the reactor of one call.
   template <typename Request, typename Response, typename Method>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
-                                  const Request* request, Response* response,
-                                  Method handler);
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response, Method handler);
 
   // Constant after construction.
   const TutoringService& service_;
+  CallAdmission& admission_;
   const Clock& clock_;
   const GrpcServiceOptions options_;
 };

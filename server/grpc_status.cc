@@ -32,9 +32,10 @@ std::string CallerMessage(grpc::StatusCode code, absl::string_view request_id) {
   absl::string_view what;
   switch (code) {
     case grpc::StatusCode::UNAVAILABLE:
+      // Also the answer to calls refused while the server stops.
       what =
-          "the service cannot reach its database right now; the call is safe "
-          "to retry";
+          "the service cannot answer right now (its database is unreachable, "
+          "or this server is shutting down); the call is safe to retry";
       break;
     case grpc::StatusCode::ABORTED:
       what = "the database gave up on the query; the call is safe to retry";

@@ -172,6 +172,24 @@ ABSL_FLAG(absl::Duration, keepalive_time,
 ABSL_FLAG(absl::Duration, keepalive_timeout,
           tutoring::server::ConnectionOptions().keepalive_timeout,
           "how long a keepalive ping may go unanswered (env KEEPALIVE_TIMEOUT)");
+ABSL_FLAG(int, max_concurrent_streams,
+          tutoring::server::ConnectionOptions().max_concurrent_streams,
+          "calls one client connection may have open at once (HTTP/2 "
+          "SETTINGS_MAX_CONCURRENT_STREAMS) (env MAX_CONCURRENT_STREAMS)");
+ABSL_FLAG(int, max_request_bytes,
+          tutoring::server::ConnectionOptions().max_request_bytes,
+          "largest request message taken; larger ones are RESOURCE_EXHAUSTED "
+          "(env MAX_REQUEST_BYTES)");
+ABSL_FLAG(int, max_calls_in_flight,
+          tutoring::server::AdmissionOptions().max_calls_in_flight,
+          "tutoring calls admitted at once over all connections; further "
+          "ones are RESOURCE_EXHAUSTED before any work "
+          "(env MAX_CALLS_IN_FLIGHT)");
+ABSL_FLAG(int, max_batch_ids_in_flight,
+          tutoring::server::AdmissionOptions().max_batch_ids_in_flight,
+          "user ids of BatchGetStreaks calls admitted at once; further calls "
+          "are RESOURCE_EXHAUSTED before any work, so cheap calls keep the "
+          "database (env MAX_BATCH_IDS_IN_FLIGHT)");
 
 namespace {
 
@@ -217,6 +235,10 @@ constexpr tutoring::FlagFromEnv kEnvironment[] = {
     {"max_connection_age_grace", "MAX_CONNECTION_AGE_GRACE"},
     {"keepalive_time", "KEEPALIVE_TIME"},
     {"keepalive_timeout", "KEEPALIVE_TIMEOUT"},
+    {"max_concurrent_streams", "MAX_CONCURRENT_STREAMS"},
+    {"max_request_bytes", "MAX_REQUEST_BYTES"},
+    {"max_calls_in_flight", "MAX_CALLS_IN_FLIGHT"},
+    {"max_batch_ids_in_flight", "MAX_BATCH_IDS_IN_FLIGHT"},
 };
 
 // Startup failures: a bad flag value is a usage error (exit 64, one line);
@@ -355,8 +377,18 @@ int main(int argc, char** argv) {
   server_options.connection.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   server_options.connection.keepalive_timeout =
       absl::GetFlag(FLAGS_keepalive_timeout);
+  server_options.connection.max_concurrent_streams =
+      absl::GetFlag(FLAGS_max_concurrent_streams);
+  server_options.connection.max_request_bytes =
+      absl::GetFlag(FLAGS_max_request_bytes);
+  server_options.admission.max_calls_in_flight =
+      absl::GetFlag(FLAGS_max_calls_in_flight);
+  server_options.admission.max_batch_ids_in_flight =
+      absl::GetFlag(FLAGS_max_batch_ids_in_flight);
   tutoring::ExitIfUsageError(
       tutoring::server::ValidateConnectionOptions(server_options.connection));
+  tutoring::ExitIfUsageError(
+      tutoring::server::ValidateAdmissionOptions(server_options.admission));
   tutoring::ExitIfUsageError(
       tutoring::server::MakeServerSecurity(server_options.security).status());
 
@@ -478,13 +510,19 @@ int main(int argc, char** argv) {
   }
   spdlog::info(
       "security: {}; reflection {}; max connection age {} (grace {}), "
-      "keepalive {} (timeout {})",
+      "keepalive {} (timeout {}); at most {} streams per connection, {} "
+      "request bytes, {} calls and {} batch ids in flight",
       tutoring::server::DescribeSecurity(server_options.security),
       server_options.reflection ? "on" : "off",
       absl::FormatDuration(server_options.connection.max_connection_age),
       absl::FormatDuration(server_options.connection.max_connection_age_grace),
       absl::FormatDuration(server_options.connection.keepalive_time),
-      absl::FormatDuration(server_options.connection.keepalive_timeout));
+      absl::FormatDuration(server_options.connection.keepalive_timeout),
+      server_options.connection.max_concurrent_streams,
+      server_options.connection.max_request_bytes,
+      server_options.admission.max_calls_in_flight,
+      server_options.admission.max_batch_ids_in_flight);
+
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -24,6 +24,18 @@
 namespace tutoring::server {
 namespace {
 
+// How long after the listener closes the calls held during the drain are
+// refused: time for clients to read the GOAWAY, so that their retries go to
+// a new connection instead of arriving on this one, where gRPC would
+// cancel them.
+constexpr absl::Duration kGoawayAllowance = absl::Milliseconds(200);
+// Calls held during a drain wait at most this long for the calls in flight
+// before the listener closes anyway.
+constexpr absl::Duration kMaxHold = absl::Seconds(1);
+// Held calls are refused at least this long before the grace period ends
+// (when gRPC cancels every call still open).
+constexpr absl::Duration kRefuseMargin = absl::Milliseconds(50);
+
 // host:port or [v6]:port with a port in 0..65535. gRPC itself would take
 // "127.0.0.1:99999" as some other port, and a missing port as a default.
 absl::Status ValidateListenAddress(absl::string_view address) {
@@ -107,6 +119,7 @@ class WithoutReflectionPlugin : public grpc::ServerBuilderOption {
 
 TutoringServer::TutoringServer(
     const ServerOptions& options, const Clock& clock,
+    std::unique_ptr<CallAdmission> admission,
     std::unique_ptr<TutoringService> service,
     std::unique_ptr<GrpcTutoringService> grpc_service,
     std::unique_ptr<GrpcAsyncTutoringService> async_service,
@@ -115,6 +128,7 @@ TutoringServer::TutoringServer(
     std::unique_ptr<HealthReporter> health)
     : options_(options),
       clock_(clock),
+      admission_(std::move(admission)),
       service_(std::move(service)),
       grpc_service_(std::move(grpc_service)),
       async_service_(std::move(async_service)),
@@ -135,6 +149,10 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
       !valid.ok()) {
     return valid;
   }
+  if (absl::Status valid = ValidateAdmissionOptions(options.admission);
+      !valid.ok()) {
+    return valid;
+  }
   absl::StatusOr<ServerSecurity> security =
       MakeServerSecurity(options.security);
   if (!security.ok()) return security.status();
@@ -151,16 +169,17 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   }
 
+  auto admission = std::make_unique<CallAdmission>(options.admission);
   auto service =
       std::make_unique<TutoringService>(repository, tokens, zones, clock);
   std::unique_ptr<GrpcTutoringService> grpc_service;
   std::unique_ptr<GrpcAsyncTutoringService> async_service;
   if (options.grpc_api == GrpcApi::kCallback) {
-    grpc_service =
-        std::make_unique<GrpcTutoringService>(*service, clock, options.service);
+    grpc_service = std::make_unique<GrpcTutoringService>(
+        *service, *admission, clock, options.service);
   } else {
-    async_service = std::make_unique<GrpcAsyncTutoringService>(*service, clock,
-                                                               options.service);
+    async_service = std::make_unique<GrpcAsyncTutoringService>(
+        *service, *admission, clock, options.service);
   }
   std::unique_ptr<ReflectionV1Service> reflection;
   if (options.reflection) {
@@ -207,7 +226,7 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
   auto health = std::make_unique<HealthReporter>(
       *server->GetHealthCheckService(), repository, clock, options.health);
   return std::unique_ptr<TutoringServer>(new TutoringServer(
-      options, clock, std::move(service), std::move(grpc_service),
+      options, clock, std::move(admission), std::move(service), std::move(grpc_service),
       std::move(async_service), std::move(reflection), std::move(server), port,
       std::move(health)));
 }
@@ -224,8 +243,28 @@ void TutoringServer::Shutdown() {
                  absl::FormatDuration(options_.drain_delay));
     SleepUntil(clock_, clock_.Now() + options_.drain_delay);
   }
-  server_->Shutdown(absl::ToChronoTime(clock_.Now() + options_.shutdown_grace));
+  const absl::Time deadline = clock_.Now() + options_.shutdown_grace;
+  admission_->StartHolding();
+  // Until the calls in flight are done every client slot ends up held, so
+  // nothing new is on its way when the listener closes; a held call waits
+  // at most kMaxHold (plus kGoawayAllowance) for its refusal.
+  admission_->AwaitNoneInFlight(std::min(deadline, clock_.Now() + kMaxHold));
+  // Held calls are answered kGoawayAllowance after the listener closes, and
+  // in any case before gRPC cancels what is left at the deadline.
+  std::thread refuse_held([this, deadline] {
+    const absl::Time now = clock_.Now();
+    SleepUntil(clock_, std::min(now + kGoawayAllowance,
+                                std::max(now, deadline - kRefuseMargin)));
+    const int held = admission_->held();
+    admission_->RefuseHeld();
+    if (held > 0) {
+      spdlog::info("refused {} calls held during the drain (UNAVAILABLE)",
+                   held);
+    }
+  });
+  server_->Shutdown(absl::ToChronoTime(deadline));
   server_->Wait();
+  refuse_held.join();
   if (async_service_ != nullptr) async_service_->Stop();
 }
 

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "db/repository.h"
+#include "server/admission.h"
 #include "server/call_telemetry.h"
 #include "server/connection_options.h"
 #include "server/grpc_async_service.h"
@@ -57,8 +58,11 @@ struct ServerOptions {
   // TLS, mTLS, authorization policy and bearer tokens (server/security.h);
   // plaintext by default.
   SecurityOptions security;
-  // Maximum connection age and keepalive (server/connection_options.h).
+  // Maximum connection age, keepalive, streams per connection, request size
+  // (server/connection_options.h).
   ConnectionOptions connection;
+  // Limits on calls in flight (server/admission.h).
+  AdmissionOptions admission;
   // Serve grpc.reflection.v1alpha (gRPC's plugin) and v1 (ours).
   bool reflection = true;
 };
@@ -88,13 +92,23 @@ class TutoringServer {
   bool ready() const { return health_->ready(); }
   bool live() const { return health_->live(); }
 
-  // Graceful stop: health NOT_SERVING, drain_delay, listener closed,
-  // in-flight calls finish (up to shutdown_grace), then returns.
+  // Graceful stop, bounded by drain_delay + shutdown_grace:
+  //  1. health reports NOT_SERVING; calls are still served for drain_delay;
+  //  2. new calls are held, never started, while those in flight finish
+  //     (for at most a second);
+  //  3. the listener closes and every connection gets GOAWAY; the held
+  //     calls are refused with UNAVAILABLE shortly after (once the clients
+  //     have read the GOAWAY, so that they retry on a new connection);
+  //  4. calls still running when the grace period ends are cancelled.
+  // Holding instead of refusing at once keeps clients from sending new calls
+  // while GOAWAY is on its way: gRPC cancels (CANCELLED, which clients do
+  // not retry) a call that arrives after its shutdown began.
   // Idempotent; thread-safe.
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   TutoringServer(const ServerOptions& options, const Clock& clock,
+                 std::unique_ptr<CallAdmission> admission,
                  std::unique_ptr<TutoringService> service,
                  std::unique_ptr<GrpcTutoringService> grpc_service,
                  std::unique_ptr<GrpcAsyncTutoringService> async_service,
@@ -105,6 +119,7 @@ class TutoringServer {
   // Constant after construction; all set, or Start fails.
   const ServerOptions options_;
   const Clock& clock_;
+  const std::unique_ptr<CallAdmission> admission_;
   const std::unique_ptr<TutoringService> service_;
   // One of the two, as options_.grpc_api says.
   const std::unique_ptr<GrpcTutoringService> grpc_service_;
