@@ -30,7 +30,7 @@ struct AdmissionOptions {
   // User ids of BatchGetStreaks calls admitted and not finished yet, at
   // most; a call that alone exceeds it is admitted when no other batch runs.
   // Further calls are RESOURCE_EXHAUSTED at once. >= 1.
-  int max_batch_ids_in_flight = 4000;
+  int max_batch_ids_in_flight = 2000;
 };
 
 // INVALID_ARGUMENT naming the flag (--max-calls-in-flight, ...) and rule.
