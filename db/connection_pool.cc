@@ -34,6 +34,11 @@ constexpr int kMaxRetries = 3;
 // backend this long after it was sent: a statement cancelled within this
 // window of a request of ours is taken to be its victim.
 constexpr absl::Duration kCancelReach = absl::Seconds(5);
+// A statement running longer than this is a slow one (a thousand-id
+// BatchGetStreaks runs for a few hundred milliseconds; point lookups take
+// well under a millisecond): new statements go to another connection, or a
+// new one, rather than into the pipeline behind it.
+constexpr absl::Duration kSlowHead = absl::Milliseconds(2);
 
 // The highest $n in `sql`: the number of parameters a statement takes.
 int CountParameters(absl::string_view sql) {
@@ -132,7 +137,10 @@ class ConnectionPool::Shard final : public CancelListener {
   void ScanCancelled();
   void RunTimers(absl::Time now);
   void Dispatch(absl::Time now);
-  Conn* PickConnection(absl::Time now);
+  // The ready connection with the fewest statements in flight and room
+  // for one more; with `behind_slow` false, not one whose oldest statement
+  // has run longer than kSlowHead (a new statement would wait for it).
+  Conn* PickConnection(absl::Time now, bool behind_slow);
   void OpenConnection(bool overflow, absl::Time now);
   bool TakeBatch(int statement, std::deque<std::unique_ptr<Job>>& queue,
                  std::unique_ptr<Sent>& sent);
@@ -604,7 +612,7 @@ void ConnectionPool::Shard::MaintainConnections(absl::Time now) {
 }
 
 ConnectionPool::Shard::Conn* ConnectionPool::Shard::PickConnection(
-    absl::Time now) {
+    absl::Time now, bool behind_slow) {
   Conn* best = nullptr;
   for (auto& conn_ptr : conns_) {
     Conn& conn = *conn_ptr;
@@ -617,6 +625,10 @@ ConnectionPool::Shard::Conn* ConnectionPool::Shard::PickConnection(
     if (depth >= options_.pipeline_depth) continue;
     // A dead statement still running at the head would hold new ones up.
     if (depth > 0 && conn.in_flight.front()->live == 0) continue;
+    if (depth > 0 && !behind_slow &&
+        now - conn.in_flight.front()->sent_at > kSlowHead) {
+      continue;
+    }
     if (best == nullptr || depth < static_cast<int>(best->in_flight.size()) ||
         (depth == static_cast<int>(best->in_flight.size()) && best->overflow &&
          !conn.overflow)) {
@@ -665,7 +677,7 @@ void ConnectionPool::Shard::Dispatch(absl::Time now) {
     }
     if (queue == nullptr) return;
 
-    Conn* conn = PickConnection(now);
+    Conn* conn = PickConnection(now, /*behind_slow=*/false);
     if (conn == nullptr) {
       // Connections on their way bring room for pipeline_depth statements
       // each; open more only when the waiting calls need more than that.
@@ -689,7 +701,10 @@ void ConnectionPool::Shard::Dispatch(absl::Time now) {
         OpenConnection(/*overflow=*/pooled >= max_pooled_, now);
         continue;
       }
-      return;  // every connection's pipeline is full: wait for room
+      // No connection to open: pipelining behind a slow statement beats
+      // waiting for one to finish.
+      conn = PickConnection(now, /*behind_slow=*/true);
+      if (conn == nullptr) return;  // every pipeline is full: wait for room
     }
     std::unique_ptr<Sent> sent;
     if (!TakeBatch(statement, *queue, sent)) continue;
