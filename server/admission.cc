@@ -1,5 +1,6 @@
 #include "server/admission.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -35,6 +36,7 @@ CallAdmission::Verdict CallAdmission::Admit(
       break;
     case State::kHolding:
       held_.push_back(std::move(on_refused));
+      last_arrival_ = clock_.Now();
       return Verdict::kHeld;
     case State::kRefusing:
       *refusal = StoppingStatus();
@@ -68,15 +70,32 @@ void CallAdmission::Finished(int batch_ids) {
 
 void CallAdmission::StartHolding() {
   absl::MutexLock lock(&mu_);
-  if (state_ == State::kOpen) state_ = State::kHolding;
+  if (state_ == State::kOpen) {
+    state_ = State::kHolding;
+    last_arrival_ = clock_.Now();
+  }
 }
 
-bool CallAdmission::AwaitNoneInFlight(absl::Time deadline) {
+bool CallAdmission::AwaitQuiet(absl::Duration quiet, absl::Time deadline) {
   absl::MutexLock lock(&mu_);
-  return mu_.AwaitWithDeadline(
-      absl::Condition(
-          +[](int* in_flight) { return *in_flight == 0; }, &in_flight_),
-      deadline);
+  while (true) {
+    const absl::Time now = clock_.Now();
+    if (!mu_.AwaitWithTimeout(
+            absl::Condition(
+                +[](int* in_flight) { return *in_flight == 0; }, &in_flight_),
+            deadline - now)) {
+      return false;
+    }
+    const absl::Time quiet_at = last_arrival_ + quiet;
+    const absl::Time after = clock_.Now();
+    if (after >= quiet_at) return true;
+    if (after >= deadline) return false;
+    // Wait out the rest of the quiet period (a held call only shortens it,
+    // so nothing needs to wake this wait).
+    mu_.Unlock();
+    SleepUntil(clock_, std::min(quiet_at, deadline));
+    mu_.Lock();
+  }
 }
 
 void CallAdmission::RefuseHeld() {

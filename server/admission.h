@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 
 namespace tutoring::server {
 
@@ -50,8 +51,9 @@ class CallAdmission {
     kHeld,
   };
 
-  explicit CallAdmission(const AdmissionOptions& options)
-      : options_(options) {}
+  // `clock` must outlive it.
+  CallAdmission(const AdmissionOptions& options, const Clock& clock)
+      : options_(options), clock_(clock) {}
   CallAdmission(const CallAdmission&) = delete;
   CallAdmission& operator=(const CallAdmission&) = delete;
 
@@ -67,9 +69,12 @@ class CallAdmission {
 
   // From now on calls are held instead of admitted. Idempotent.
   void StartHolding() ABSL_LOCKS_EXCLUDED(mu_);
-  // Waits until no admitted call is in flight (true) or `deadline` passes
-  // (false).
-  bool AwaitNoneInFlight(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits until no admitted call is in flight and no call has arrived (to
+  // be held) for `quiet` (true), or until `deadline` (false). Closed-loop
+  // clients send their next call as soon as one finishes: once all their
+  // calls are held, nothing of theirs is on its way.
+  bool AwaitQuiet(absl::Duration quiet, absl::Time deadline)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Refuses every held call with UNAVAILABLE, and every later one at once.
   void RefuseHeld() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -81,12 +86,15 @@ class CallAdmission {
 
   // Constant after construction.
   const AdmissionOptions options_;
+  const Clock& clock_;
 
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kOpen;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   int batch_ids_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::function<void(absl::Status)>> held_ ABSL_GUARDED_BY(mu_);
+  // When the last call was held (or holding began).
+  absl::Time last_arrival_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 // The status of a call refused because the server is stopping.

@@ -32,6 +32,9 @@ constexpr absl::Duration kGoawayAllowance = absl::Milliseconds(200);
 // Calls held during a drain wait at most this long for the calls in flight
 // before the listener closes anyway.
 constexpr absl::Duration kMaxHold = absl::Seconds(1);
+// No call arriving for this long (with none in flight) means clients have
+// nothing on its way.
+constexpr absl::Duration kQuietBeforeClose = absl::Milliseconds(50);
 // Held calls are refused at least this long before the grace period ends
 // (when gRPC cancels every call still open).
 constexpr absl::Duration kRefuseMargin = absl::Milliseconds(50);
@@ -169,7 +172,7 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   }
 
-  auto admission = std::make_unique<CallAdmission>(options.admission);
+  auto admission = std::make_unique<CallAdmission>(options.admission, clock);
   auto service =
       std::make_unique<TutoringService>(repository, tokens, zones, clock);
   std::unique_ptr<GrpcTutoringService> grpc_service;
@@ -245,10 +248,12 @@ void TutoringServer::Shutdown() {
   }
   const absl::Time deadline = clock_.Now() + options_.shutdown_grace;
   admission_->StartHolding();
-  // Until the calls in flight are done every client slot ends up held, so
-  // nothing new is on its way when the listener closes; a held call waits
-  // at most kMaxHold (plus kGoawayAllowance) for its refusal.
-  admission_->AwaitNoneInFlight(std::min(deadline, clock_.Now() + kMaxHold));
+  // Once the calls in flight are done and no new one has come for a moment,
+  // every slot of a closed-loop client is held, so nothing is on its way
+  // when the listener closes; a held call waits at most kMaxHold (plus
+  // kGoawayAllowance) for its refusal.
+  admission_->AwaitQuiet(kQuietBeforeClose,
+                         std::min(deadline, clock_.Now() + kMaxHold));
   // Held calls are answered kGoawayAllowance after the listener closes, and
   // in any case before gRPC cancels what is left at the deadline.
   std::thread refuse_held([this, deadline] {

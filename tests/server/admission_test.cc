@@ -4,12 +4,16 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "gtest/gtest.h"
 
 namespace tutoring::server {
 namespace {
 
 using Verdict = CallAdmission::Verdict;
+
+// Admission waits in real time (AwaitQuiet); the clock is the real one.
+const RealClock clock_;
 
 Verdict Admit(CallAdmission& admission, int batch_ids,
               absl::Status* refusal = nullptr,
@@ -24,7 +28,7 @@ Verdict Admit(CallAdmission& admission, int batch_ids,
 }
 
 TEST(CallAdmission, RefusesCallsBeyondTheLimitUntilOneFinishes) {
-  CallAdmission admission(AdmissionOptions{2, 4000});
+  CallAdmission admission(AdmissionOptions{2, 4000}, clock_);
   EXPECT_EQ(Admit(admission, 0), Verdict::kAdmitted);
   EXPECT_EQ(Admit(admission, 0), Verdict::kAdmitted);
   absl::Status refusal;
@@ -36,7 +40,7 @@ TEST(CallAdmission, RefusesCallsBeyondTheLimitUntilOneFinishes) {
 }
 
 TEST(CallAdmission, BatchIdsHaveABudgetOfTheirOwn) {
-  CallAdmission admission(AdmissionOptions{100, 1500});
+  CallAdmission admission(AdmissionOptions{100, 1500}, clock_);
   EXPECT_EQ(Admit(admission, 1000), Verdict::kAdmitted);
   absl::Status refusal;
   EXPECT_EQ(Admit(admission, 1000, &refusal), Verdict::kRefused);
@@ -49,7 +53,7 @@ TEST(CallAdmission, BatchIdsHaveABudgetOfTheirOwn) {
 }
 
 TEST(CallAdmission, ABatchLargerThanTheBudgetRunsAlone) {
-  CallAdmission admission(AdmissionOptions{100, 500});
+  CallAdmission admission(AdmissionOptions{100, 500}, clock_);
   EXPECT_EQ(Admit(admission, 1000), Verdict::kAdmitted);
   EXPECT_EQ(Admit(admission, 1), Verdict::kRefused);
   admission.Finished(1000);
@@ -57,7 +61,7 @@ TEST(CallAdmission, ABatchLargerThanTheBudgetRunsAlone) {
 }
 
 TEST(CallAdmission, HeldCallsAreRefusedUnavailableLaterAndNewOnesAtOnce) {
-  CallAdmission admission(AdmissionOptions{});
+  CallAdmission admission(AdmissionOptions{}, clock_);
   EXPECT_EQ(Admit(admission, 0), Verdict::kAdmitted);
   admission.StartHolding();
   std::vector<absl::Status> refused;
@@ -66,9 +70,10 @@ TEST(CallAdmission, HeldCallsAreRefusedUnavailableLaterAndNewOnesAtOnce) {
   EXPECT_EQ(admission.held(), 2);
   EXPECT_TRUE(refused.empty());
   // The admitted call is still in flight.
-  EXPECT_FALSE(admission.AwaitNoneInFlight(absl::Now()));
+  EXPECT_FALSE(admission.AwaitQuiet(absl::ZeroDuration(), clock_.Now()));
   admission.Finished(0);
-  EXPECT_TRUE(admission.AwaitNoneInFlight(absl::Now() + absl::Seconds(5)));
+  EXPECT_TRUE(
+      admission.AwaitQuiet(absl::Milliseconds(20), clock_.Now() + absl::Seconds(5)));
 
   admission.RefuseHeld();
   ASSERT_EQ(refused.size(), 2u);
