@@ -30,7 +30,7 @@ struct ConnectionOptions {
   // Calls one connection may have open at once (HTTP/2
   // SETTINGS_MAX_CONCURRENT_STREAMS); a client's further calls wait in the
   // client. >= 1.
-  int max_concurrent_streams = 100;
+  int max_concurrent_streams = 256;
   // Largest request message taken, in bytes; larger ones are
   // RESOURCE_EXHAUSTED. The largest valid request (BatchGetStreaks with
   // 1,000 ids) is about 11 KB. >= 1024.

@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "db/call_context.h"
@@ -35,6 +36,12 @@ absl::Status ParseRequest(grpc::ByteBuffer& bytes,
         " (protobuf wire format)"));
   }
   return absl::OkStatus();
+}
+
+int AdmissionBatchIds(const v1::BatchGetStreaksRequest& request) {
+  absl::flat_hash_set<int64_t> distinct(request.user_ids().begin(),
+                                        request.user_ids().end());
+  return static_cast<int>(distinct.size());
 }
 
 // The reactor of one call, with its request and response. gRPC owns it from

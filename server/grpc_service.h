@@ -38,15 +38,14 @@ absl::Time CallDeadline(std::chrono::system_clock::time_point client_deadline,
 absl::Status ParseRequest(grpc::ByteBuffer& bytes,
                           google::protobuf::Message* request);
 
-// The user ids a call asks for, as CallAdmission counts them: those of
-// BatchGetStreaks, none for the other methods.
+// The user ids a call asks for, as CallAdmission counts them: the distinct
+// ids of BatchGetStreaks (the database's work; a repeated id costs nothing),
+// none for the other methods.
 template <typename Request>
 int AdmissionBatchIds(const Request& /*request*/) {
   return 0;
 }
-inline int AdmissionBatchIds(const v1::BatchGetStreaksRequest& request) {
-  return request.user_ids_size();
-}
+int AdmissionBatchIds(const v1::BatchGetStreaksRequest& request);
 
 // Requests and responses travel as bytes, parsed and serialized by the
 // adapter (so that a body that is not a valid message is answered

@@ -187,7 +187,7 @@ ABSL_FLAG(int, max_calls_in_flight,
           "(env MAX_CALLS_IN_FLIGHT)");
 ABSL_FLAG(int, max_batch_ids_in_flight,
           tutoring::server::AdmissionOptions().max_batch_ids_in_flight,
-          "user ids of BatchGetStreaks calls admitted at once; further calls "
+          "distinct user ids of BatchGetStreaks calls admitted at once; further calls "
           "are RESOURCE_EXHAUSTED before any work, so cheap calls keep the "
           "database (env MAX_BATCH_IDS_IN_FLIGHT)");
 
