@@ -4,14 +4,18 @@
 // within the grace period.
 #include <signal.h>
 
+#include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -145,6 +149,81 @@ TEST(SigtermTest, InFlightCallsCompleteAndTheProcessExitsZero) {
   EXPECT_LT(absl::Now() - sigterm_at, absl::Seconds(10));
   EXPECT_NE(exit->err.find("tutoring-server stopped"), std::string::npos)
       << exit->err;
+}
+
+// Closed-loop load from clients without health checking or retry policies
+// (those that notice a shutdown last) when SIGTERM arrives: no call comes
+// back CANCELLED, which clients do not retry; every call that does not
+// succeed is UNAVAILABLE, refused before any work.
+TEST(SigtermTest, UnderLoadNoCallIsCancelled) {
+  absl::StatusOr<std::unique_ptr<TestDatabase>> db =
+      CreateMigratedDatabase("sigterm_load");
+  ASSERT_TRUE(db.ok()) << db.status();
+  const std::string url = (*db)->url();
+  {
+    pqxx::connection connection(url);
+    pqxx::nontransaction tx(connection);
+    tx.exec0(
+        "INSERT INTO users (email, display_name, role) "
+        "SELECT 'u' || g || '@example.test', 'User ' || g, 'student' "
+        "FROM generate_series(1, 100) g");
+  }
+  std::unique_ptr<ServerProcess> server = ServerProcess::Start(
+      url, {"--shutdown-grace=5s", "--access-log-sample=0"});
+  ASSERT_NE(server, nullptr);
+
+  constexpr int kClients = 16;
+  std::atomic<bool> stop{false};
+  absl::Mutex mu;
+  std::map<grpc::StatusCode, int> codes;
+  std::map<grpc::StatusCode, std::string> examples;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      // A channel (and connection) per client: distinct arguments keep
+      // gRPC from sharing one.
+      grpc::ChannelArguments args;
+      args.SetInt("tutoring.test.client", i);
+      auto stub = v1::TutoringService::NewStub(grpc::CreateCustomChannel(
+          server->target(), grpc::InsecureChannelCredentials(), args));
+      for (int n = 0; !stop.load(); ++n) {
+        v1::GetUserRoleRequest request;
+        request.set_user_id(1 + (i * 31 + n) % 100);
+        v1::GetUserRoleResponse response;
+        auto context = ContextWithDeadline(absl::Seconds(3));
+        const grpc::Status status =
+            stub->GetUserRole(context.get(), request, &response);
+        absl::MutexLock lock(&mu);
+        ++codes[status.error_code()];
+        if (!status.ok()) examples[status.error_code()] = status.error_message();
+        if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+          // The server is gone: do not spin on refused connections.
+          absl::SleepFor(absl::Milliseconds(5));
+        }
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(1));
+  const std::optional<ProcessResult> exit = server->Stop(absl::Seconds(10));
+  absl::SleepFor(absl::Milliseconds(300));
+  stop = true;
+  for (std::thread& client : clients) client.join();
+
+  ASSERT_TRUE(exit.has_value()) << "did not exit";
+  EXPECT_TRUE(exit->exited);
+  EXPECT_EQ(exit->exit_code, 0) << exit->err;
+  absl::MutexLock lock(&mu);
+  std::string seen;
+  for (const auto& [code, count] : codes) {
+    absl::StrAppend(&seen, " ", code, ":", count, " (", examples[code], ")");
+  }
+  EXPECT_GT(codes.count(grpc::StatusCode::OK), 0u) << seen;
+  EXPECT_EQ(codes.count(grpc::StatusCode::CANCELLED), 0u) << seen;
+  for (const auto& [code, count] : codes) {
+    EXPECT_TRUE(code == grpc::StatusCode::OK ||
+                code == grpc::StatusCode::UNAVAILABLE)
+        << seen;
+  }
 }
 
 }  // namespace
