@@ -5,11 +5,15 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
@@ -36,8 +40,8 @@ void AddFile(const FileDescriptor* file, absl::flat_hash_set<std::string>& sent,
   }
   google::protobuf::FileDescriptorProto proto;
   file->CopyTo(&proto);
-  proto.SerializeToString(response.mutable_file_descriptor_response()
-                              ->add_file_descriptor_proto());
+  proto.SerializeToString(
+      response.mutable_file_descriptor_response()->add_file_descriptor_proto());
 }
 
 template <typename Response>
@@ -84,9 +88,9 @@ Response Answer(const Request& request,
       const Descriptor* type =
           pool->FindMessageTypeByName(extension.containing_type());
       const FieldDescriptor* field =
-          type == nullptr ? nullptr
-                          : pool->FindExtensionByNumber(
-                                type, extension.extension_number());
+          type == nullptr
+              ? nullptr
+              : pool->FindExtensionByNumber(type, extension.extension_number());
       SendFile(field == nullptr ? nullptr : field->file(),
                absl::StrCat("extension ", extension.extension_number(), " of ",
                             extension.containing_type()),
@@ -222,9 +226,9 @@ class ReflectionReactor final
 
 // The generated callback service of one reflection version.
 template <typename Service, typename Request, typename Response>
-class ReflectionService final : public Service::CallbackService {
+class VersionService final : public Service::CallbackService {
  public:
-  explicit ReflectionService(const std::vector<std::string>& services)
+  explicit VersionService(const std::vector<std::string>& services)
       : services_(services) {}
 
   grpc::ServerBidiReactor<Request, Response>* ServerReflectionInfo(
@@ -246,9 +250,9 @@ namespace v1alpha = grpc::reflection::v1alpha;
 ReflectionServices::ReflectionServices(std::vector<std::string> services)
     : services_(std::move(services)),
       v1_(std::make_unique<
-          ReflectionService<v1::ServerReflection, v1::ServerReflectionRequest,
-                            v1::ServerReflectionResponse>>(services_)),
-      v1alpha_(std::make_unique<ReflectionService<
+          VersionService<v1::ServerReflection, v1::ServerReflectionRequest,
+                         v1::ServerReflectionResponse>>(services_)),
+      v1alpha_(std::make_unique<VersionService<
                    v1alpha::ServerReflection, v1alpha::ServerReflectionRequest,
                    v1alpha::ServerReflectionResponse>>(services_)) {}
 

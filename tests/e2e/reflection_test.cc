@@ -163,11 +163,11 @@ TYPED_TEST(ReflectionProtocol, ListsTheServedServices) {
   for (const auto& service : response.list_services_response().service()) {
     names.insert(service.name());
   }
-  EXPECT_EQ(names, (std::set<std::string>{
-                       "grpc.health.v1.Health",
-                       "grpc.reflection.v1.ServerReflection",
-                       "grpc.reflection.v1alpha.ServerReflection",
-                       "tutoring.v1.TutoringService"}));
+  EXPECT_EQ(names,
+            (std::set<std::string>{"grpc.health.v1.Health",
+                                   "grpc.reflection.v1.ServerReflection",
+                                   "grpc.reflection.v1alpha.ServerReflection",
+                                   "tutoring.v1.TutoringService"}));
   this->CloseOk();
 }
 
@@ -195,13 +195,13 @@ TYPED_TEST(ReflectionProtocol, FileByFilenameMatchesTheDescriptorPool) {
 
 TYPED_TEST(ReflectionProtocol, FileContainingSymbolFindsEveryKindOfSymbol) {
   const std::vector<std::string> symbols = {
-      "tutoring.v1.TutoringService",                    // service
-      "tutoring.v1.TutoringService.GetUserRole",        // method
-      "tutoring.v1.User",                               // message
-      "tutoring.v1.User.email",                         // field
-      "tutoring.v1.Role",                               // enum
-      "tutoring.v1.ROLE_STUDENT",                       // enum value
-      "grpc.health.v1.Health",                          // health
+      "tutoring.v1.TutoringService",                       // service
+      "tutoring.v1.TutoringService.GetUserRole",           // method
+      "tutoring.v1.User",                                  // message
+      "tutoring.v1.User.email",                            // field
+      "tutoring.v1.Role",                                  // enum
+      "tutoring.v1.ROLE_STUDENT",                          // enum value
+      "grpc.health.v1.Health",                             // health
       "grpc.health.v1.HealthCheckResponse.ServingStatus",  // nested enum
       "grpc.reflection.v1alpha.ServerReflection",
       "grpc.reflection.v1.ServerReflectionRequest",
@@ -386,9 +386,9 @@ class IdleStreams {
   bool OpenWatch(int i) {
     auto call = std::make_unique<WatchCall>();
     auto stub = grpc::health::v1::Health::NewStub(channels_[i % kChannels]);
-    call->stream = stub->AsyncWatch(&call->context,
-                                    grpc::health::v1::HealthCheckRequest(),
-                                    &queue_, Tag(call.get()));
+    call->stream =
+        stub->AsyncWatch(&call->context, grpc::health::v1::HealthCheckRequest(),
+                         &queue_, Tag(call.get()));
     if (!Await(call.get())) return false;
     call->stream->Read(&call->response, Tag(call.get()));
     if (!Await(call.get())) return false;
