@@ -1,10 +1,7 @@
 #include "server/server.h"
 
 #include <grpc/grpc.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/impl/server_builder_option.h>
-#include <grpcpp/impl/server_builder_plugin.h>
 #include <netdb.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -99,25 +96,6 @@ absl::Status CheckBindable(absl::string_view address) {
       absl::StrCat("cannot listen on ", address, ": ", reason));
 }
 
-// Drops gRPC's reflection plugin from one builder. Linking
-// libgrpc++_reflection registers that plugin for every ServerBuilder of the
-// process (a static initializer), so not calling
-// InitProtoReflectionServerBuilderPlugin is not enough to turn it off.
-class WithoutReflectionPlugin : public grpc::ServerBuilderOption {
- public:
-  void UpdateArguments(grpc::ChannelArguments* /*args*/) override {}
-  void UpdatePlugins(
-      std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins)
-      override {
-    plugins->erase(
-        std::remove_if(plugins->begin(), plugins->end(),
-                       [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
-                         return p->name() == "proto_server_reflection";
-                       }),
-        plugins->end());
-  }
-};
-
 }  // namespace
 
 TutoringServer::TutoringServer(
@@ -126,7 +104,7 @@ TutoringServer::TutoringServer(
     std::unique_ptr<TutoringService> service,
     std::unique_ptr<GrpcTutoringService> grpc_service,
     std::unique_ptr<GrpcAsyncTutoringService> async_service,
-    std::unique_ptr<ReflectionV1Service> reflection,
+    std::unique_ptr<ReflectionServices> reflection,
     std::unique_ptr<grpc::Server> server, int port,
     std::unique_ptr<HealthReporter> health)
     : options_(options),
@@ -168,9 +146,6 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
   // built-in health service carries no descriptor of its own).
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
-  if (options.reflection) {
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  }
 
   auto admission = std::make_unique<CallAdmission>(options.admission, clock);
   auto service =
@@ -184,9 +159,9 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
     async_service = std::make_unique<GrpcAsyncTutoringService>(
         *service, *admission, clock, options.service);
   }
-  std::unique_ptr<ReflectionV1Service> reflection;
+  std::unique_ptr<ReflectionServices> reflection;
   if (options.reflection) {
-    reflection = std::make_unique<ReflectionV1Service>(std::vector<std::string>{
+    reflection = std::make_unique<ReflectionServices>(std::vector<std::string>{
         "tutoring.v1.TutoringService", "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection"});
@@ -197,9 +172,6 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
   builder.AddListeningPort(options.listen_address, security->credentials,
                            &port);
   ApplyConnectionOptions(options.connection, builder);
-  if (!options.reflection) {
-    builder.SetOption(std::make_unique<WithoutReflectionPlugin>());
-  }
   // Two servers on one port would split the traffic (and page tokens signed
   // with per-process keys would fail on the other): refuse to start instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -218,7 +190,7 @@ absl::StatusOr<std::unique_ptr<TutoringServer>> TutoringServer::Start(
                             : std::max(1u, std::thread::hardware_concurrency());
     async_service->Register(builder, threads);
   }
-  if (reflection != nullptr) builder.RegisterService(reflection.get());
+  if (reflection != nullptr) reflection->RegisterWith(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(

@@ -1,5 +1,5 @@
 // Wiring: a gRPC server with the tutoring service, health, and reflection
-// (v1alpha from the library, v1 of our own) on one listening port. Used by
+// (v1 and v1alpha, server/reflection.h) on one listening port. Used by
 // main.cc and by end-to-end tests, which listen on port 0.
 #ifndef TUTORING_SERVER_SERVER_H_
 #define TUTORING_SERVER_SERVER_H_
@@ -22,7 +22,7 @@
 #include "server/grpc_service.h"
 #include "server/health.h"
 #include "server/page_token.h"
-#include "server/reflection_v1.h"
+#include "server/reflection.h"
 #include "server/security.h"
 #include "server/service.h"
 #include "server/time_zones.h"
@@ -63,7 +63,7 @@ struct ServerOptions {
   ConnectionOptions connection;
   // Limits on calls in flight (server/admission.h).
   AdmissionOptions admission;
-  // Serve grpc.reflection.v1alpha (gRPC's plugin) and v1 (ours).
+  // Serve grpc.reflection.v1 and v1alpha (server/reflection.h).
   bool reflection = true;
 };
 
@@ -112,7 +112,7 @@ class TutoringServer {
                  std::unique_ptr<TutoringService> service,
                  std::unique_ptr<GrpcTutoringService> grpc_service,
                  std::unique_ptr<GrpcAsyncTutoringService> async_service,
-                 std::unique_ptr<ReflectionV1Service> reflection,
+                 std::unique_ptr<ReflectionServices> reflection,
                  std::unique_ptr<grpc::Server> server, int port,
                  std::unique_ptr<HealthReporter> health);
 
@@ -124,7 +124,7 @@ class TutoringServer {
   // One of the two, as options_.grpc_api says.
   const std::unique_ptr<GrpcTutoringService> grpc_service_;
   const std::unique_ptr<GrpcAsyncTutoringService> async_service_;
-  const std::unique_ptr<ReflectionV1Service> reflection_;
+  const std::unique_ptr<ReflectionServices> reflection_;
   const std::unique_ptr<grpc::Server> server_;
   const int port_;
   const std::unique_ptr<HealthReporter> health_;
