@@ -172,7 +172,7 @@ class ConnectionPool::Shard final : public CancelListener {
   ConnectionPool& pool_;
   const PoolOptions& options_;
   const Clock& clock_;
-  const int index_;
+  [[maybe_unused]] const int index_;  // which shard: read only in a debugger
   const int max_pooled_;
   const int max_overflow_;
   Canceller& canceller_;

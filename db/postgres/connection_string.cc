@@ -25,6 +25,12 @@ absl::StatusOr<Conninfo> Parse(absl::string_view url) {
     return absl::InvalidArgumentError(
         "database URL is empty (set DATABASE_URL or --database-url)");
   }
+  // libpq reads a C string: it would see the URL only up to the NUL, and
+  // anything appended after it not at all.
+  if (url.find('\0') != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        "invalid database URL: it contains a NUL character");
+  }
   char* error = nullptr;
   Conninfo options(PQconninfoParse(std::string(url).c_str(), &error));
   if (options == nullptr) {
@@ -40,9 +46,15 @@ absl::StatusOr<Conninfo> Parse(absl::string_view url) {
   return options;
 }
 
-bool IsUri(absl::string_view url) {
-  return absl::StartsWith(url, "postgresql://") ||
-         absl::StartsWith(url, "postgres://");
+// `value` as a quoted key/value conninfo value.
+std::string QuoteValue(absl::string_view value) {
+  std::string quoted = "'";
+  for (const char c : value) {
+    if (c == '\'' || c == '\\') quoted.push_back('\\');
+    quoted.push_back(c);
+  }
+  quoted.push_back('\'');
+  return quoted;
 }
 
 }  // namespace
@@ -52,24 +64,38 @@ absl::StatusOr<std::string> WithConnectionDefaults(
     const std::vector<std::pair<std::string, std::string>>& defaults) {
   absl::StatusOr<Conninfo> parsed = Parse(url);
   if (!parsed.ok()) return parsed.status();
-  std::string result(url);
-  bool uri_has_query = IsUri(url) && absl::StrContains(url, "?");
-  for (const auto& [keyword, value] : defaults) {
-    bool present = false;
-    for (PQconninfoOption* o = parsed->get(); o->keyword != nullptr; ++o) {
-      if (keyword == o->keyword && o->val != nullptr && *o->val != '\0') {
-        present = true;
-      }
+  // Rebuilt from libpq's own reading of `url` rather than edited as text:
+  // text edits go wrong at the margins of either form (a URI query that is
+  // empty, ends in "&", or whose "?" lies in the password; a key/value
+  // string whose last value ends in a backslash, which escapes the space
+  // after it).
+  auto default_of = [&defaults](absl::string_view keyword) -> const
+      std::string* {
+        for (const auto& [name, value] : defaults) {
+          if (name == keyword) return &value;
+        }
+        return nullptr;
+      };
+  std::vector<std::string> parts;
+  for (PQconninfoOption* o = parsed->get(); o->keyword != nullptr; ++o) {
+    // Unset is NULL. An explicit "" is kept (it stops libpq from falling
+    // back to the environment) unless a default replaces it.
+    if (o->val == nullptr) continue;
+    absl::string_view value = o->val;
+    if (const std::string* fallback = default_of(o->keyword);
+        value.empty() && fallback != nullptr) {
+      value = *fallback;
     }
-    if (present) continue;
-    if (IsUri(url)) {
-      absl::StrAppend(&result, uri_has_query ? "&" : "?", keyword, "=", value);
-      uri_has_query = true;
-    } else {
-      absl::StrAppend(&result, " ", keyword, "=", value);
-    }
+    parts.push_back(absl::StrCat(o->keyword, "=", QuoteValue(value)));
   }
-  return result;
+  for (const auto& [keyword, value] : defaults) {
+    bool given = false;
+    for (PQconninfoOption* o = parsed->get(); o->keyword != nullptr; ++o) {
+      given = given || (o->val != nullptr && keyword == o->keyword);
+    }
+    if (!given) parts.push_back(absl::StrCat(keyword, "=", QuoteValue(value)));
+  }
+  return absl::StrJoin(parts, " ");
 }
 
 std::string DescribeConnectionString(absl::string_view url) {

@@ -16,11 +16,11 @@
 namespace tutoring::db {
 
 // Checks `url` (URI "postgresql://..." or "key=value ..." form) with libpq's
-// own parser, without connecting, and returns it with each of `defaults`
-// (keyword, value) added where the keyword is absent. INVALID_ARGUMENT, with
-// libpq's reason (the URL itself redacted), for an empty or malformed
-// string. Values must not need
-// quoting or escaping (numbers and simple names).
+// own parser, without connecting, and returns the same settings as a
+// key/value string (keyword='value' ..., quoted and escaped) with each of
+// `defaults` (keyword, value) added where the keyword is absent or empty.
+// INVALID_ARGUMENT, with libpq's reason (the URL itself redacted), for an
+// empty or malformed string or one holding a NUL character.
 absl::StatusOr<std::string> WithConnectionDefaults(
     absl::string_view url,
     const std::vector<std::pair<std::string, std::string>>& defaults);

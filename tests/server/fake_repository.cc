@@ -100,8 +100,13 @@ void FakeRepository::GetActivity(std::vector<int64_t> user_ids,
     activity.user_id = id;
     activity.user_exists = users_.count(id) > 0;
     activity.as_of_day = absl::ToCivilDay(as_of, zone);
-    for (const absl::Time when : completions_[id]) {
-      if (when <= as_of) activity.days.push_back(absl::ToCivilDay(when, zone));
+    const auto completions = completions_.find(id);
+    if (completions != completions_.end()) {
+      for (const absl::Time when : completions->second) {
+        if (when <= as_of) {
+          activity.days.push_back(absl::ToCivilDay(when, zone));
+        }
+      }
     }
     std::sort(activity.days.begin(), activity.days.end());
     activity.days.erase(std::unique(activity.days.begin(), activity.days.end()),

@@ -175,7 +175,7 @@ class MigratorTest : public ::testing::Test {
 
   std::unique_ptr<TempDir> base_;
 
-  const RealClock clock_;
+  const RealClock clock_{};
   std::unique_ptr<TestDatabase> database_;
   std::string url_;
   std::vector<std::string> progress_;
