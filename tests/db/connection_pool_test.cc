@@ -846,6 +846,21 @@ TEST_F(StalledServerTest, CallsEndAtTheirDeadlineOrWhenCancelled) {
       absl::Seconds(10)));
 }
 
+TEST_F(StalledServerTest, CancelRequestsDoNotPileUpWhileTheServerStalls) {
+  auto pool = MakeWarmPool();
+  proxy_->SetMode(FaultProxy::Mode::kStall);
+  Outcome& timed = NewOutcome();
+  pool->Execute(Call(absl::Milliseconds(100)), kTimesTen, {"2"},
+                timed.Callback());
+  EXPECT_EQ(timed.Wait().code(), absl::StatusCode::kDeadlineExceeded);
+  // The dead statement's cancel request is repeated every 100 ms; one
+  // hangs on the stalled server, one waits behind it, the rest are not
+  // queued.
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_GE(pool->Stats().cancels_sent, 1);
+  EXPECT_LE(pool->Stats().cancels_sent, 3);
+}
+
 TEST_F(StalledServerTest, ShutdownDoesNotWaitForTheStalledServer) {
   auto pool = MakeWarmPool();
   proxy_->SetMode(FaultProxy::Mode::kStall);
