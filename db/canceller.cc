@@ -65,6 +65,12 @@ bool Canceller::Send(std::shared_ptr<CancelHandle> handle) {
       static_cast<int>(state_->queue.size()) >= state_->max_queued) {
     return false;
   }
+  // A request already waiting for this connection cancels the same thing:
+  // while the server stalls, repeats pile up no further than that, and no
+  // storm of stale requests hits the connection once it answers again.
+  for (const auto& queued : state_->queue) {
+    if (queued == handle) return false;
+  }
   state_->queue.push_back(std::move(handle));
   state_->work.Signal();
   return true;

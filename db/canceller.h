@@ -27,7 +27,8 @@ class Canceller {
   ~Canceller();
 
   // Queues a cancel request for what `handle`'s backend runs when it
-  // arrives. False if it was dropped.
+  // arrives. False if it was not queued: one for the same handle already
+  // waits (not yet started), or the queue is full.
   bool Send(std::shared_ptr<CancelHandle> handle);
 
   // Waits up to `timeout` until no request is queued or in progress (true)

@@ -40,6 +40,9 @@ constexpr absl::Duration kCancelReach = absl::Seconds(5);
 // new one, rather than into the pipeline behind it.
 constexpr absl::Duration kSlowHead = absl::Milliseconds(2);
 
+// Longest Shutdown waits for cancel requests on their way.
+constexpr absl::Duration kMaxCancelDrain = absl::Milliseconds(300);
+
 // The highest $n in `sql`: the number of parameters a statement takes.
 int CountParameters(absl::string_view sql) {
   int highest = 0;
@@ -426,8 +429,13 @@ int ConnectionPool::Shard::CountConnections(bool overflow) const {
 
 bool ConnectionPool::Shard::Drained() const {
   if (HasWaiting()) return false;
+  // A statement no live call needs any more (its calls ended at their
+  // deadline or were cancelled) does not hold the shutdown up: on a stalled
+  // server its answer may never come. Its connection is closed unanswered.
   for (const auto& conn : conns_) {
-    if (!conn->in_flight.empty()) return false;
+    for (const auto& sent : conn->in_flight) {
+      if (sent->live > 0) return false;
+    }
   }
   return true;
 }
@@ -1323,9 +1331,12 @@ void ConnectionPool::Execute(std::shared_ptr<CallContext> call, int statement,
 void ConnectionPool::Shutdown() {
   if (shut_down_.exchange(true)) return;
   for (auto& shard : shards_) shard->Stop();
-  // Cancel requests still on their way finish first (bounded): a process
-  // that exits in the middle of one breaks PgBouncer 1.18 (db/canceller.h).
-  CancellerHolder::Get().Drain(options_.connect_timeout);
+  // Cancel requests still on their way finish first: a process that exits
+  // in the middle of one breaks PgBouncer 1.18 (db/canceller.h). Bounded
+  // tightly: on a stalled server they never finish, and the shutdown must
+  // not wait for it.
+  CancellerHolder::Get().Drain(
+      std::min(options_.connect_timeout, kMaxCancelDrain));
 }
 
 PoolStats ConnectionPool::Stats() const {

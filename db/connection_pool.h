@@ -223,7 +223,12 @@ class ConnectionPool final : public StatementExecutor {
 
   // Stops taking calls (Execute answers UNAVAILABLE), fails waiting calls
   // with UNAVAILABLE, lets calls in flight finish (their deadlines still
-  // apply), closes every connection and joins the threads. Idempotent.
+  // apply, and cancelling them ends them at once), closes every connection
+  // and joins the threads. Statements whose calls have all ended are not
+  // waited for (a stalled server may never answer them), and cancel
+  // requests on their way get at most a few hundred milliseconds. So,
+  // once no call is live, Shutdown returns promptly whatever the database
+  // does. Idempotent.
   void Shutdown();
 
   PoolStats Stats() const;

@@ -1,15 +1,21 @@
 #include "server/admin_http.h"
 
 #include <civetweb.h>
+#include <netdb.h>
 #include <prometheus/text_serializer.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <iterator>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace tutoring::server {
 namespace {
@@ -28,6 +34,28 @@ int ReplyHealth(mg_connection* connection, bool good) {
   Reply(connection, good ? 200 : 503, "text/plain; charset=utf-8",
         good ? "ok\n" : "not ready\n");
   return good ? 200 : 503;
+}
+
+// Opens and closes a connection to host:port, without waiting for more
+// than the kernel's answer to a local connect.
+void Knock(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), absl::StrCat(port).c_str(), &hints, &found) !=
+      0) {
+    return;
+  }
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd =
+        socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+               a->ai_protocol);
+    if (fd < 0) continue;
+    (void)connect(fd, a->ai_addr, a->ai_addrlen);
+    close(fd);
+  }
+  freeaddrinfo(found);
 }
 
 }  // namespace
@@ -80,11 +108,30 @@ absl::StatusOr<std::unique_ptr<AdminHttpServer>> AdminHttpServer::Start(
   std::memset(ports, 0, sizeof(ports));
   const int count = mg_get_server_ports(server->context_, 4, ports);
   server->port_ = count > 0 ? ports[0].port : port;
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  server->wake_host_ = host;
   return server;
 }
 
 AdminHttpServer::~AdminHttpServer() {
-  if (context_ != nullptr) mg_stop(context_);
+  if (context_ == nullptr) return;
+  std::atomic<bool> stopped{false};
+  std::thread stopper([this, &stopped] {
+    mg_stop(context_);
+    stopped.store(true);
+  });
+  // mg_stop sets the stop flag, then waits for the listener thread, which
+  // sees it only when its poll (2 s) ends: a connection ends it now.
+  while (!stopped.load()) {
+    absl::SleepFor(absl::Milliseconds(10));
+    if (!stopped.load()) Knock(wake_host_, port_);
+  }
+  stopper.join();
 }
 
 int AdminHttpServer::HandleMetrics(mg_connection* connection, void* self) {

@@ -42,7 +42,9 @@ class AdminHttpServer {
 
   AdminHttpServer(const AdminHttpServer&) = delete;
   AdminHttpServer& operator=(const AdminHttpServer&) = delete;
-  // Stops and joins the threads.
+  // Stops and joins the threads, promptly (civetweb's listener looks at
+  // its stop flag only between polls of up to 2 s; connections to the
+  // port wake it).
   ~AdminHttpServer();
 
   int port() const { return port_; }
@@ -61,6 +63,9 @@ class AdminHttpServer {
   const std::function<bool()> ready_;
   mg_context* context_ = nullptr;
   int port_ = 0;
+  // Where a connection reaches the listener (the listen host, or loopback
+  // for a wildcard one).
+  std::string wake_host_;
 };
 
 }  // namespace tutoring::server

@@ -33,8 +33,14 @@ void HealthReporter::Stop() {
     cv_.SignalAll();
   }
   if (thread_.joinable()) thread_.join();
+  std::shared_ptr<db::CallContext> probe;
   {
-    // Probe deadlines are enforced by the pool, so this ends soon.
+    absl::MutexLock lock(&mu_);
+    probe = std::move(probe_call_);
+  }
+  // The pool ends a cancelled call at once, whatever the database does.
+  if (probe != nullptr) probe->Cancel();
+  {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
         +[](int* in_flight) { return *in_flight == 0; }, &in_flight_));
@@ -76,8 +82,10 @@ void HealthReporter::Loop() {
     answered_ = false;
     const absl::Time deadline = clock_.Now() + options_.timeout;
     ++in_flight_;
+    auto call = std::make_shared<db::CallContext>(deadline);
+    probe_call_ = call;
     mu_.Unlock();
-    repository_.Ping(std::make_shared<db::CallContext>(deadline),
+    repository_.Ping(std::move(call),
                      [this, probe](absl::Status status) {
                        absl::MutexLock lock(&mu_);
                        --in_flight_;

@@ -6,6 +6,7 @@
 
 #include <grpcpp/health_check_service_interface.h>
 
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "db/call_context.h"
 #include "db/repository.h"
 
 namespace tutoring::server {
@@ -73,8 +75,10 @@ class HealthReporter {
   bool answered_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status answer_ ABSL_GUARDED_BY(mu_);
   // Probes whose callback has not run yet; Stop waits for them, since the
-  // callbacks touch this object.
+  // callbacks touch this object, after cancelling the newest (so that a
+  // stalled database does not hold the shutdown up for a probe timeout).
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<db::CallContext> probe_call_ ABSL_GUARDED_BY(mu_);
 
   std::thread thread_;
 };

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/eventually.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fault_proxy.h"
 #include "tests/support/pg_activity.h"
 #include "tests/support/test_database.h"
 
@@ -29,6 +30,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::tutoring::testing::Eventually;
 using ::tutoring::testing::FakeClock;
+using ::tutoring::testing::FaultProxy;
 using ::tutoring::testing::TestDatabase;
 using ::tutoring::testing::WaitForActiveQueries;
 using ::tutoring::testing::WaitForLockWaiters;
@@ -774,6 +776,121 @@ TEST_F(ConnectionPoolTest, ShutdownFailsWaitingCallsAndRejectsNewOnes) {
   lock.Release();
   shutdown.join();
   EXPECT_TRUE(running.Wait().ok());
+}
+
+// A server that stops answering (a stalled host: the fault proxy reads and
+// forwards nothing): the pool's own promises still hold.
+class StalledServerTest : public ConnectionPoolTest {
+ protected:
+  void SetUp() override {
+    ConnectionPoolTest::SetUp();
+    auto proxy = FaultProxy::Start(PortOf(db_->url()));
+    ASSERT_TRUE(proxy.ok()) << proxy.status();
+    proxy_ = *std::move(proxy);
+  }
+  void TearDown() override {
+    // Whatever a test left stalled resumes, so nothing waits forever.
+    if (proxy_ != nullptr) proxy_->SetMode(FaultProxy::Mode::kPass);
+  }
+
+  static int PortOf(const std::string& url) {
+    const size_t colon = url.rfind(':');
+    return std::stoi(url.substr(colon + 1, url.find('/', colon) - colon - 1));
+  }
+
+  // A pool through the proxy, one connection opened and used.
+  std::unique_ptr<ConnectionPool> MakeWarmPool() {
+    PoolOptions options = Options(1, 0, 10);
+    options.database_url =
+        ::tutoring::testing::WithPort(db_->url(), proxy_->port());
+    options.connect_timeout = absl::Seconds(1);
+    auto pool = MakePool(options);
+    Outcome& warm = NewOutcome();
+    pool->Execute(Call(), kTimesTen, {"1"}, warm.Callback());
+    EXPECT_TRUE(warm.Wait().ok());
+    return pool;
+  }
+
+  std::unique_ptr<FaultProxy> proxy_;
+};
+
+TEST_F(StalledServerTest, CallsEndAtTheirDeadlineOrWhenCancelled) {
+  auto pool = MakeWarmPool();
+  proxy_->SetMode(FaultProxy::Mode::kStall);
+  Outcome& timed = NewOutcome();
+  const absl::Time start = absl::Now();
+  pool->Execute(Call(absl::Milliseconds(300)), kTimesTen, {"2"},
+                timed.Callback());
+  EXPECT_EQ(timed.Wait().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_LT(timed.finished_at() - start, absl::Milliseconds(300 + 400));
+
+  Outcome& cancelled = NewOutcome();
+  auto call = Call();
+  pool->Execute(call, kTimesTen, {"3"}, cancelled.Callback());
+  absl::SleepFor(absl::Milliseconds(100));
+  const absl::Time cancelled_at = absl::Now();
+  call->Cancel();
+  EXPECT_EQ(cancelled.Wait().code(), absl::StatusCode::kCancelled);
+  EXPECT_LT(cancelled.finished_at() - cancelled_at, absl::Milliseconds(400));
+
+  // Once the server answers again, so does the pool.
+  proxy_->SetMode(FaultProxy::Mode::kPass);
+  EXPECT_TRUE(Eventually(
+      [&] {
+        Outcome& again = NewOutcome();
+        pool->Execute(Call(absl::Seconds(2)), kTimesTen, {"4"},
+                      again.Callback());
+        return again.Wait().ok() && again.rows() == std::vector<std::string>{
+                                                        "40"};
+      },
+      absl::Seconds(10)));
+}
+
+TEST_F(StalledServerTest, CancelRequestsDoNotPileUpWhileTheServerStalls) {
+  auto pool = MakeWarmPool();
+  proxy_->SetMode(FaultProxy::Mode::kStall);
+  Outcome& timed = NewOutcome();
+  pool->Execute(Call(absl::Milliseconds(100)), kTimesTen, {"2"},
+                timed.Callback());
+  EXPECT_EQ(timed.Wait().code(), absl::StatusCode::kDeadlineExceeded);
+  // The dead statement's cancel request is repeated every 100 ms; one
+  // hangs on the stalled server, one waits behind it, the rest are not
+  // queued.
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_GE(pool->Stats().cancels_sent, 1);
+  EXPECT_LE(pool->Stats().cancels_sent, 3);
+}
+
+TEST_F(StalledServerTest, ShutdownDoesNotWaitForTheStalledServer) {
+  auto pool = MakeWarmPool();
+  proxy_->SetMode(FaultProxy::Mode::kStall);
+  // A call in flight on the stalled connection when the shutdown starts.
+  Outcome& running = NewOutcome();
+  auto call = Call();
+  pool->Execute(call, kTimesTen, {"3"}, running.Callback());
+  ASSERT_TRUE(WaitForStats(*pool, [](const PoolStats& s) {
+    return s.statements_sent >= 2;
+  }));
+
+  absl::Notification shut_down;
+  std::thread shutdown([&] {
+    pool->Shutdown();
+    shut_down.Notify();
+  });
+  // Shutdown lets the live call run on...
+  EXPECT_FALSE(shut_down.WaitForNotificationWithTimeout(absl::Milliseconds(300)));
+  EXPECT_FALSE(running.HasFinished());
+  // ...and once its caller gives up, it ends at once and so does Shutdown,
+  // although the statement and its cancel requests never get an answer.
+  const absl::Time cancelled_at = absl::Now();
+  call->Cancel();
+  EXPECT_EQ(running.Wait().code(), absl::StatusCode::kCancelled);
+  const bool prompt =
+      shut_down.WaitForNotificationWithTimeout(absl::Seconds(2));
+  EXPECT_TRUE(prompt) << "Shutdown waited for the stalled server";
+  EXPECT_LT(absl::Now() - cancelled_at, absl::Seconds(2));
+  proxy_->SetMode(FaultProxy::Mode::kPass);
+  shutdown.join();
 }
 
 TEST_F(ConnectionPoolTest, SpreadsConnectionsOverItsIoThreads) {

@@ -1,10 +1,16 @@
 #include "tests/support/private_cluster.h"
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
@@ -74,5 +80,38 @@ std::optional<std::string> PrivateCluster::StartPgBouncerTo(int port) {
 }
 
 bool PrivateCluster::Stop() { return Run({"stop"}).has_value(); }
+
+int PrivateCluster::PostmasterPid() const {
+  std::ifstream file(BinaryPath("TUTORING_SOURCE_DIR") + "/.pgdata/" +
+                     instance_ + "/postmaster.pid");
+  std::string line;
+  int pid = 0;
+  if (!std::getline(file, line) || !absl::SimpleAtoi(line, &pid)) return 0;
+  return pid;
+}
+
+bool PrivateCluster::SignalAll(int signal) {
+  const int postmaster = PostmasterPid();
+  if (postmaster <= 0 || kill(postmaster, 0) != 0) {
+    ADD_FAILURE() << "cluster " << instance_ << " is not running";
+    return false;
+  }
+  if (signal != SIGCONT) kill(postmaster, SIGSTOP);
+  std::ifstream children_file(absl::StrCat("/proc/", postmaster, "/task/",
+                                           postmaster, "/children"));
+  std::stringstream children;
+  children << children_file.rdbuf();
+  for (absl::string_view word :
+       absl::StrSplit(children.str(), ' ', absl::SkipWhitespace())) {
+    int child = 0;
+    if (absl::SimpleAtoi(word, &child) && child > 0) kill(child, signal);
+  }
+  kill(postmaster, signal);
+  return true;
+}
+
+bool PrivateCluster::Kill() { return SignalAll(SIGKILL); }
+bool PrivateCluster::Pause() { return SignalAll(SIGSTOP); }
+bool PrivateCluster::Resume() { return SignalAll(SIGCONT); }
 
 }  // namespace tutoring::testing
