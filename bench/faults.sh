@@ -5,7 +5,8 @@
 # tutoring-fault-load (GetUserRole from 8 threads, every call's outcome
 # recorded) while the cluster is killed (-9) or stopped (SIGSTOP).
 #
-#   bench/faults.sh [--scenario all|killed|stalled|sigterm|logs] [--users N]
+#   bench/faults.sh [--scenario all|killed|stalled|sigterm|logs|flood|drain]
+#       [--users N]
 #       [--outage S] [--threads N]
 #
 # Scenarios (one function each, scenario_<name>; add one by writing the
@@ -25,13 +26,21 @@
 #            the exit time and code.
 #   logs     a 10 s outage (every PostgreSQL process killed) under load:
 #            the server's stderr lines over those 10 s, all flags default.
+#   flood    tutoring-bench floods with thousand-id BatchGetStreaks (40
+#            connections, 2,000 calls in flight, closed loop) while a second
+#            tutoring-bench calls GetUserRole at 100/s: the ordinary client's
+#            p99 and codes alone and under the flood, the server's resident
+#            memory before, during and 10 s after.
+#   drain    SIGTERM under closed-loop load (tutoring-bench, 32 in flight on
+#            4 connections, no health checking or retries): the codes the
+#            client got (CANCELLED must not be among them), the exit time.
 # Each prints its figures as "name: value" lines. Needs a build (BUILD_DIR,
 # default build/).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 scenario=all
-scenarios="killed stalled sigterm logs"
+scenarios="killed stalled sigterm logs flood drain"
 users=20000
 outage=3
 threads=8
@@ -48,9 +57,10 @@ done
 build="${BUILD_DIR:-$repo/build}"
 server_bin="$build/server/tutoring-server"
 load_bin="$build/tests/faults/tutoring-fault-load"
+bench_bin="$build/bench/loadgen/tutoring-bench"
 migrate_bin="$build/db/migrate/tutoring-migrate"
 seed_bin="$build/db/seed/tutoring-seed"
-for b in "$server_bin" "$load_bin" "$migrate_bin" "$seed_bin"; do
+for b in "$server_bin" "$load_bin" "$bench_bin" "$migrate_bin" "$seed_bin"; do
   [[ -x "$b" ]] || { echo "$b missing: build first" >&2; exit 1; }
 done
 psql=("$(pg_config --bindir)/psql" -X -q -v ON_ERROR_STOP=1)
@@ -297,6 +307,58 @@ scenario_logs() {
   echo "server log lines during the 10 s outage: ${lines[0]} (besides access lines of OK calls: ${lines[1]})"
   echo "server alive: $alive_now"
 }
+
+# Figures of a tutoring-bench run's text report ($1): "OK n, other codes, p99".
+bench_summary() {
+  awk '/^  p99 /{p=$2} /^Status codes:/{s=1; next} s && /^$/{s=0} s && NF>=2 {c=c $1 ":" $2 " "}
+    END { printf "p99 %s ms; codes %s", p, c }' "$1"
+}
+
+scenario_flood() {
+  echo "== flood: one client floods with thousand-id BatchGetStreaks (40 connections, 2,000 in flight) while another calls GetUserRole at 100/s"
+  start_server --access-log-sample=0
+  local rss_before rss_peak
+  "$bench_bin" --target="127.0.0.1:$server_port" --call=GetUserRole --rps=100 \
+    --duration=5s --users="$users" --timeout=2s >"$work/quiet.txt"
+  rss_before="$(rss_kb)"
+  "$bench_bin" --target="127.0.0.1:$server_port" --call=BatchGetStreaks \
+    --batch-size=1000 --connections=40 --concurrency=2000 --duration=14s \
+    --users="$users" --timeout=10s >"$work/greedy.txt" &
+  local greedy_pid=$!
+  sleep 2
+  "$bench_bin" --target="127.0.0.1:$server_port" --call=GetUserRole --rps=100 \
+    --duration=10s --users="$users" --timeout=2s >"$work/flooded.txt"
+  rss_peak="$(rss_kb)"
+  wait "$greedy_pid"
+  sleep 10
+  echo "ordinary client alone:       $(bench_summary "$work/quiet.txt")"
+  echo "ordinary client under flood: $(bench_summary "$work/flooded.txt")"
+  echo "greedy client:               $(bench_summary "$work/greedy.txt")"
+  echo "server RSS: before ${rss_before} kB, during ${rss_peak} kB, 10 s after the flood $(rss_kb) kB"
+  echo "server alive: $(alive)"
+  stop_server
+}
+
+scenario_drain() {
+  echo "== drain: SIGTERM under closed-loop load (tutoring-bench, 32 in flight on 4 connections, no health checking, no retries)"
+  start_server --access-log-sample=0 --shutdown-grace=5s
+  "$bench_bin" --target="127.0.0.1:$server_port" --call=GetUserRole \
+    --concurrency=32 --connections=4 --duration=5s --users="$users" \
+    --timeout=3s >"$work/drain.txt" &
+  local bench_pid=$! code=0 signalled exited
+  sleep 2
+  now_us; signalled="$now"
+  kill -TERM "$server_pid"
+  wait "$server_pid" || code=$?
+  now_us; exited="$now"
+  server_pid=""
+  wait "$bench_pid" || true
+  echo "exit after SIGTERM: $(ms "$signalled" "$exited") ms, code $code"
+  echo "calls: $(bench_summary "$work/drain.txt")"
+  echo "held and refused: $(sed -n 's/.*"refused \([0-9]*\) calls held.*/\1/p' "$work/server.log" | head -n 1)"
+}
+
+rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$server_pid/status"; }
 
 echo "setting up cluster $instance on port $port, $users users" >&2
 cluster_start
