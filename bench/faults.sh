@@ -54,16 +54,14 @@ while (($#)); do
   esac
 done
 
-build="${BUILD_DIR:-$repo/build}"
-server_bin="$build/server/tutoring-server"
-load_bin="$build/tests/faults/tutoring-fault-load"
-bench_bin="$build/bench/loadgen/tutoring-bench"
-migrate_bin="$build/db/migrate/tutoring-migrate"
-seed_bin="$build/db/seed/tutoring-seed"
-for b in "$server_bin" "$load_bin" "$bench_bin" "$migrate_bin" "$seed_bin"; do
-  [[ -x "$b" ]] || { echo "$b missing: build first" >&2; exit 1; }
-done
-psql=("$(pg_config --bindir)/psql" -X -q -v ON_ERROR_STOP=1)
+load_bin="${BUILD_DIR:-$repo/build}/tests/faults/tutoring-fault-load"
+[[ -x "$load_bin" ]] || { echo "$load_bin missing: build first" >&2; exit 1; }
+# The binaries, start_server and stop_server (bench/lib.sh): the server
+# serves the cluster's own database ($admin_url, set by cluster_start).
+bench_db=postgres
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
+require_binaries
 
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -96,33 +94,9 @@ cluster_signal() {
 }
 
 # Starts (or restarts) the cluster; prints nothing.
-cluster_start() { url="$("${pg[@]}" start 2>/dev/null | tail -n 1)"; }
-
-# Starts tutoring-server against the cluster with the given flags; sets
-# $server_port once health reports SERVING.
-start_server() {
-  : >"$work/server.log"
-  "$server_bin" --listen=127.0.0.1:0 --admin-listen=127.0.0.1:0 \
-    --database-url="$url" "$@" 2>"$work/server.log" &
-  server_pid=$!
-  server_port=""
-  local _
-  for _ in $(seq 300); do
-    server_port="$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$work/server.log" | head -n 1)"
-    [[ -n "$server_port" ]] && grep -q "health SERVING" "$work/server.log" && return 0
-    sleep 0.1
-  done
-  cat "$work/server.log" >&2
-  echo "tutoring-server did not become SERVING" >&2
-  exit 1
-}
-
-stop_server() {
-  if [[ -n "$server_pid" ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  fi
+cluster_start() {
+  url="$("${pg[@]}" start 2>/dev/null | tail -n 1)"
+  admin_url="$url"
 }
 
 # Runs tutoring-fault-load in the background into $work/load.txt.
@@ -289,7 +263,7 @@ PY
 
 scenario_logs() {
   echo "== logs: 10 s outage (PostgreSQL killed) under load, default flags"
-  start_server
+  start_server --access-log-sample=1
   start_load --timeout=2s --seconds=14 --health-poll=0
   sleep 1.5
   local killed ended lines
@@ -316,7 +290,7 @@ bench_summary() {
 
 scenario_flood() {
   echo "== flood: one client floods with thousand-id BatchGetStreaks (40 connections, 2,000 in flight) while another calls GetUserRole at 100/s"
-  start_server --access-log-sample=0
+  start_server
   local rss_before rss_peak
   "$bench_bin" --target="127.0.0.1:$server_port" --call=GetUserRole --rps=100 \
     --duration=5s --users="$users" --timeout=2s >"$work/quiet.txt"
@@ -341,7 +315,7 @@ scenario_flood() {
 
 scenario_drain() {
   echo "== drain: SIGTERM under closed-loop load (tutoring-bench, 32 in flight on 4 connections, no health checking, no retries)"
-  start_server --access-log-sample=0 --shutdown-grace=5s
+  start_server --shutdown-grace=5s
   "$bench_bin" --target="127.0.0.1:$server_port" --call=GetUserRole \
     --concurrency=32 --connections=4 --duration=5s --users="$users" \
     --timeout=3s >"$work/drain.txt" &

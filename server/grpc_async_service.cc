@@ -119,17 +119,9 @@ class AsyncUnaryCall final : public CallBase {
     }
     request_bytes_.Clear();
     batch_ids_ = AdmissionBatchIds(*request_);
-    absl::Status refusal;
-    switch (owner_.admission().Admit(
-        batch_ids_, &refusal,
-        [this](absl::Status status) { Complete(status); })) {
-      case CallAdmission::Verdict::kRefused:
-        Complete(refusal);
-        return;
-      case CallAdmission::Verdict::kHeld:
-        return;
-      case CallAdmission::Verdict::kAdmitted:
-        break;
+    if (!AdmitCall(owner_.admission(), batch_ids_,
+                   [this](absl::Status status) { Complete(status); })) {
+      return;
     }
     admitted_ = true;
     call_ = std::make_shared<db::CallContext>(

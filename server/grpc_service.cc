@@ -67,17 +67,9 @@ class GrpcTutoringService::Call final : public grpc::ServerUnaryReactor {
       return;
     }
     batch_ids_ = AdmissionBatchIds(request_);
-    absl::Status refusal;
-    switch (admission_.Admit(batch_ids_, &refusal, [this](absl::Status status) {
-      Complete(status);
-    })) {
-      case CallAdmission::Verdict::kRefused:
-        Complete(refusal);
-        return;
-      case CallAdmission::Verdict::kHeld:
-        return;
-      case CallAdmission::Verdict::kAdmitted:
-        break;
+    if (!AdmitCall(admission_, batch_ids_,
+                   [this](absl::Status status) { Complete(status); })) {
+      return;
     }
     admitted_ = true;
     (service.*handler)(request_, &response_, context_,

@@ -47,6 +47,25 @@ int AdmissionBatchIds(const Request& /*request*/) {
 }
 int AdmissionBatchIds(const v1::BatchGetStreaksRequest& request);
 
+// Asks `admission` about a call asking for `batch_ids` user ids. True: run
+// the call, and call admission.Finished(batch_ids) once it ends. False: the
+// call is answered through `complete` (with the refusal now, or with
+// UNAVAILABLE later if it is held during a drain).
+template <typename Complete>
+bool AdmitCall(CallAdmission& admission, int batch_ids, Complete complete) {
+  absl::Status refusal;
+  switch (admission.Admit(batch_ids, &refusal, complete)) {
+    case CallAdmission::Verdict::kAdmitted:
+      return true;
+    case CallAdmission::Verdict::kRefused:
+      complete(refusal);
+      return false;
+    case CallAdmission::Verdict::kHeld:
+      return false;
+  }
+  return false;
+}
+
 // Requests and responses travel as bytes, parsed and serialized by the
 // adapter (so that a body that is not a valid message is answered
 // INVALID_ARGUMENT; gRPC's own parsing answers UNIMPLEMENTED without a

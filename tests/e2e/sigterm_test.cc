@@ -31,19 +31,27 @@ namespace {
 
 constexpr int kInFlight = 32;
 
+// A migrated database `name` with users 1..`users`, all of `role`.
+absl::StatusOr<std::unique_ptr<TestDatabase>> DatabaseWithUsers(
+    const std::string& name, int users, const std::string& role) {
+  absl::StatusOr<std::unique_ptr<TestDatabase>> db =
+      CreateMigratedDatabase(name);
+  if (!db.ok()) return db;
+  pqxx::connection connection((*db)->url());
+  pqxx::nontransaction tx(connection);
+  tx.exec_params0(
+      "INSERT INTO users (email, display_name, role) "
+      "SELECT 'u' || g || '@example.test', 'User ' || g, $2::user_role "
+      "FROM generate_series(1, $1) g",
+      users, role);
+  return db;
+}
+
 TEST(SigtermTest, InFlightCallsCompleteAndTheProcessExitsZero) {
   absl::StatusOr<std::unique_ptr<TestDatabase>> db =
-      CreateMigratedDatabase("sigterm");
+      DatabaseWithUsers("sigterm", 40, "instructor");
   ASSERT_TRUE(db.ok()) << db.status();
   const std::string url = (*db)->url();
-  {
-    pqxx::connection connection(url);
-    pqxx::nontransaction tx(connection);
-    tx.exec0(
-        "INSERT INTO users (email, display_name, role) "
-        "SELECT 'u' || g || '@example.test', 'User ' || g, 'instructor' "
-        "FROM generate_series(1, 40) g");
-  }
   std::unique_ptr<ServerProcess> server = ServerProcess::Start(
       // A slow box may take a while to open 32 connections: the calls
       // wait for them longer than the default 2 s.
@@ -157,17 +165,9 @@ TEST(SigtermTest, InFlightCallsCompleteAndTheProcessExitsZero) {
 // succeed is UNAVAILABLE, refused before any work.
 TEST(SigtermTest, UnderLoadNoCallIsCancelled) {
   absl::StatusOr<std::unique_ptr<TestDatabase>> db =
-      CreateMigratedDatabase("sigterm_load");
+      DatabaseWithUsers("sigterm_load", 100, "student");
   ASSERT_TRUE(db.ok()) << db.status();
   const std::string url = (*db)->url();
-  {
-    pqxx::connection connection(url);
-    pqxx::nontransaction tx(connection);
-    tx.exec0(
-        "INSERT INTO users (email, display_name, role) "
-        "SELECT 'u' || g || '@example.test', 'User ' || g, 'student' "
-        "FROM generate_series(1, 100) g");
-  }
   std::unique_ptr<ServerProcess> server = ServerProcess::Start(
       url, {"--shutdown-grace=5s", "--access-log-sample=0"});
   ASSERT_NE(server, nullptr);
