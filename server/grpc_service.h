@@ -1,5 +1,6 @@
 // tutoring.v1.TutoringService on gRPC's callback API: a thin adapter that
-// gives each call a db::CallContext (its deadline, or the default one for
+// parses the request, asks CallAdmission (server/admission.h), gives each
+// admitted call a db::CallContext (its deadline, or the default one for
 // calls that arrive without; cancelled when the client goes away), runs the
 // transport-free TutoringService and finishes the call once with the
 // status mapped by ToGrpcStatus. Logging, metrics and what callers see of

@@ -71,9 +71,10 @@ class TutoringServer {
  public:
   // Builds and starts the server. The collaborators must outlive it.
   // INVALID_ARGUMENT for a listen address that is not host:port with a port
-  // in 0..65535, for security options MakeServerSecurity rejects and
-  // connection options ValidateConnectionOptions rejects; UNAVAILABLE when the address cannot be bound (in use, not
-  // local). A second server on the same port fails rather than sharing it
+  // in 0..65535, and for options that MakeServerSecurity,
+  // ValidateConnectionOptions or ValidateAdmissionOptions reject;
+  // UNAVAILABLE when the address cannot be bound (in use, not local). A
+  // second server on the same port fails rather than sharing it
   // (SO_REUSEPORT is off).
   static absl::StatusOr<std::unique_ptr<TutoringServer>> Start(
       const ServerOptions& options, db::Repository& repository,

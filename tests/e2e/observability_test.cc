@@ -290,6 +290,10 @@ TEST(ObservabilityTest, AnUnreachableDatabaseStaysInTheLog) {
   // Told at start, though the state did not change.
   ASSERT_TRUE(server->process().WaitForErr("NOT_SERVING", absl::Seconds(20)))
       << server->process().Err();
+  // The admin port opens after the gRPC server (whose health is logged
+  // first).
+  ASSERT_TRUE(server->process().WaitForErr("(admin port", absl::Seconds(20)))
+      << server->process().Err();
   const int admin_port = ParseAdminPort(server->process().Err());
   EXPECT_EQ(HttpGet(admin_port, "/healthz").status, 200);
   EXPECT_EQ(HttpGet(admin_port, "/readyz").status, 503);
