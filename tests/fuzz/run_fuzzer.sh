@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target from its seed corpus and reports what it did.
 #
-#   run_fuzzer.sh <fuzzer binary> <seed corpus dir> <work dir> [libFuzzer flags]
+#   run_fuzzer.sh <fuzzer binary> <seed dirs> <work dir> [libFuzzer flags]
 #
-# The work dir is emptied first; new inputs go to <work dir>/corpus (the seed
-# folder is only read), crash inputs to <work dir>/artifacts, the fuzzer's
+# <seed dirs>: one folder, or several separated by ':' (e.g. the SQL
+# splitter's seeds and the repository's migrations/). The work dir is
+# emptied first; new inputs go to <work dir>/corpus (the seed folders are
+# only read), crash inputs to <work dir>/artifacts, the fuzzer's
 # output to <work dir>/log. Single process (no -jobs/-workers). Prints one
 # line:
 #   <target>: <inputs> inputs, <exec/s> exec/s, cov <n> ft <n>,
@@ -15,10 +17,11 @@
 set -euo pipefail
 
 if (($# < 3)); then
-  echo "usage: $0 <fuzzer> <seed corpus dir> <work dir> [libFuzzer flags]" >&2
+  echo "usage: $0 <fuzzer> <seed dir[:seed dir...]> <work dir> [libFuzzer flags]" >&2
   exit 64
 fi
-fuzzer="$1" seeds="$2" work="$3"
+fuzzer="$1" work="$3"
+IFS=: read -r -a seeds <<<"$2"
 shift 3
 name="$(basename "$fuzzer")"
 
@@ -27,7 +30,7 @@ mkdir -p "$work/corpus" "$work/artifacts"
 start="$(date +%s.%N)"
 rc=0
 "$fuzzer" -artifact_prefix="$work/artifacts/" -print_final_stats=1 \
-  -timeout=25 -rss_limit_mb=2048 "$@" "$work/corpus" "$seeds" \
+  -timeout=25 -rss_limit_mb=2048 "$@" "$work/corpus" "${seeds[@]}" \
   >"$work/log" 2>&1 || rc=$?
 end="$(date +%s.%N)"
 
