@@ -14,6 +14,7 @@
 // figures closely (docs/RELIABILITY.md).
 #include <signal.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -195,6 +196,49 @@ class FaultScenariosTest : public ::testing::Test {
         << server.process().Err();
   }
 
+  // Under load, `stall` makes the database stop answering for 3 s and
+  // `resume` lets it go on: calls end with fault codes (some at their
+  // deadline, none later than kMargin past it), health goes NOT_SERVING in
+  // time, the log stays short, sessions stay within the pool, and all
+  // recovers.
+  void RunStallScenario(ServerProcess& server, absl::string_view what,
+                        bool sample_during_stall,
+                        const std::function<bool()>& stall,
+                        const std::function<bool()>& resume) {
+    HealthWatcher health(server.target());
+    SessionSampler sessions(*url_, kApplication);
+    CallLoad load(server.target(), *truth_, kLoadThreads,
+                  absl::Milliseconds(500));
+    absl::SleepFor(absl::Milliseconds(500));
+
+    const int lines_before = CountLinesBesidesOkCalls(server.process().Err());
+    sessions.set_paused(!sample_during_stall);
+    const absl::Time stalled_at = absl::Now();
+    ASSERT_TRUE(stall());
+    absl::SleepFor(absl::Seconds(3));
+    const CallSummary stalled =
+        Summarize(load.Records(), stalled_at, absl::Now());
+    const std::optional<absl::Time> not_serving =
+        health.FirstSince(stalled_at, false);
+    const int stall_lines =
+        CountLinesBesidesOkCalls(server.process().Err()) - lines_before;
+    EXPECT_LE(sessions.max(), kMaxConnections);
+    ASSERT_TRUE(resume());
+    const absl::Time resumed = absl::Now();
+    sessions.set_paused(false);
+
+    ExpectCalls(stalled, kFaultCodes, what);
+    EXPECT_GT(stalled.Count(Code::DEADLINE_EXCEEDED), 0) << stalled.ToString();
+    ASSERT_TRUE(not_serving.has_value()) << "health stayed SERVING";
+    EXPECT_LE(*not_serving - stalled_at,
+              kHealthInterval + kHealthTimeout + kMargin);
+    EXPECT_LE(stall_lines, MaxOutageLines(resumed - stalled_at))
+        << server.process().Err();
+    ExpectRecovery(server, health, load, resumed);
+    load.Stop();
+    EXPECT_LE(sessions.max(), kMaxConnections);
+  }
+
   // Under load, the proxy resets or drops every connection for 2 s: calls
   // fail fast with UNAVAILABLE, health goes NOT_SERVING, and all recovers.
   void RunBreakScenario(FaultProxy::Mode mode) {
@@ -278,34 +322,10 @@ TEST_F(FaultScenariosTest, DatabaseKilledUnderLoadThenRestarted) {
 TEST_F(FaultScenariosTest, DatabaseStoppedUnderLoadThenContinued) {
   auto server = StartServer(nullptr);
   ASSERT_NE(server, nullptr);
-  HealthWatcher health(server->target());
-  SessionSampler sessions(*url_, kApplication);
-  CallLoad load(server->target(), *truth_, kLoadThreads,
-                absl::Milliseconds(500));
-  absl::SleepFor(absl::Milliseconds(500));
-
-  const int lines_before = CountLinesBesidesOkCalls(server->process().Err());
-  sessions.set_paused(true);
-  const absl::Time stopped = absl::Now();
-  ASSERT_TRUE(cluster_->Pause());
-  absl::SleepFor(absl::Seconds(3));
-  const CallSummary stalled = Summarize(load.Records(), stopped, absl::Now());
-  const std::optional<absl::Time> not_serving = health.FirstSince(stopped, false);
-  const int stall_lines = CountLinesBesidesOkCalls(server->process().Err()) - lines_before;
-  ASSERT_TRUE(cluster_->Resume());
-  const absl::Time continued = absl::Now();
-  sessions.set_paused(false);
-
-  ExpectCalls(stalled, kFaultCodes, "database stopped");
-  EXPECT_GT(stalled.Count(Code::DEADLINE_EXCEEDED), 0) << stalled.ToString();
-  // Nothing hangs: no call is still in flight past its deadline.
-  ASSERT_TRUE(not_serving.has_value()) << "health stayed SERVING";
-  EXPECT_LE(*not_serving - stopped, kHealthInterval + kHealthTimeout + kMargin);
-  EXPECT_LE(stall_lines, MaxOutageLines(continued - stopped))
-      << server->process().Err();
-  ExpectRecovery(*server, health, load, continued);
-  load.Stop();
-  EXPECT_LE(sessions.max(), kMaxConnections);
+  // The sampler's own connection would hang on a stopped cluster.
+  RunStallScenario(*server, "database stopped", /*sample_during_stall=*/false,
+                   [&] { return cluster_->Pause(); },
+                   [&] { return cluster_->Resume(); });
 }
 
 TEST_F(FaultScenariosTest, ProxyStallUnderLoad) {
@@ -313,36 +333,18 @@ TEST_F(FaultScenariosTest, ProxyStallUnderLoad) {
   ASSERT_NE(proxy, nullptr);
   auto server = StartServer(proxy.get());
   ASSERT_NE(server, nullptr);
-  HealthWatcher health(server->target());
-  SessionSampler sessions(*url_, kApplication);
-  CallLoad load(server->target(), *truth_, kLoadThreads,
-                absl::Milliseconds(500));
-  absl::SleepFor(absl::Milliseconds(500));
-
-  const int lines_before = CountLinesBesidesOkCalls(server->process().Err());
-  const absl::Time stalled_at = absl::Now();
-  proxy->SetMode(FaultProxy::Mode::kStall);
-  absl::SleepFor(absl::Seconds(3));
-  const CallSummary stalled = Summarize(load.Records(), stalled_at, absl::Now());
-  const std::optional<absl::Time> not_serving =
-      health.FirstSince(stalled_at, false);
-  const int stall_lines = CountLinesBesidesOkCalls(server->process().Err()) - lines_before;
   // Sessions are sampled directly, stall or not: the pool opens no more
   // than its maximum while its connections hang.
-  EXPECT_LE(sessions.max(), kMaxConnections);
-  proxy->SetMode(FaultProxy::Mode::kPass);
-  const absl::Time passed = absl::Now();
-
-  ExpectCalls(stalled, kFaultCodes, "proxy stalled");
-  EXPECT_GT(stalled.Count(Code::DEADLINE_EXCEEDED), 0) << stalled.ToString();
-  ASSERT_TRUE(not_serving.has_value()) << "health stayed SERVING";
-  EXPECT_LE(*not_serving - stalled_at,
-            kHealthInterval + kHealthTimeout + kMargin);
-  EXPECT_LE(stall_lines, MaxOutageLines(passed - stalled_at))
-      << server->process().Err();
-  ExpectRecovery(*server, health, load, passed);
-  load.Stop();
-  EXPECT_LE(sessions.max(), kMaxConnections);
+  RunStallScenario(
+      *server, "proxy stalled", /*sample_during_stall=*/true,
+      [&] {
+        proxy->SetMode(FaultProxy::Mode::kStall);
+        return true;
+      },
+      [&] {
+        proxy->SetMode(FaultProxy::Mode::kPass);
+        return true;
+      });
 }
 
 TEST_F(FaultScenariosTest, ProxyDelayServesCallsThatHaveTimeAndEndsOthers) {
