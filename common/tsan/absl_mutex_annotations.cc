@@ -65,11 +65,23 @@ const bool kDeadlockDetectionOff = [] {
 // inside the library where the annotations above cannot reach. Each
 // evaluation is made a critical section of its own for TSan: acquire the
 // Mutex, evaluate, release.
+//
+// The AnnotatedCondition lives on the waiter's stack and reaches the other
+// thread through the library's wait queue, whose spin lock TSan cannot see
+// either: a waiter that queues behind the holder has released nothing since
+// it wrote it. So the waiter publishes it (release on its address) and each
+// evaluation observes that (acquire) before it reads a byte of it. The
+// Condition wrapping it takes a void* on purpose: that constructor and its
+// dispatcher live in the (uninstrumented) library, so nothing instrumented
+// reads the waiter's stack before Eval's acquire; the template constructor
+// would dispatch through code compiled here.
 struct AnnotatedCondition {
   const absl::Condition* condition;
   absl::Mutex* mu;
 
-  static bool Eval(AnnotatedCondition* self) {
+  static bool Eval(void* arg) {
+    __tsan_acquire(arg);
+    auto* self = static_cast<AnnotatedCondition*>(arg);
     __tsan_acquire(self->mu);
     const bool result = self->condition->Eval();
     __tsan_release(self->mu);
@@ -123,9 +135,11 @@ void Mutex::ReaderUnlock() {
 }
 
 // The condition-taking calls pass the library an AnnotatedCondition.
-#define TUTORING_ANNOTATE(cond)                \
-  AnnotatedCondition annotated{&(cond), this}; \
-  const Condition wrapped(&AnnotatedCondition::Eval, &annotated)
+#define TUTORING_ANNOTATE(cond)                      \
+  AnnotatedCondition annotated{&(cond), this};       \
+  __tsan_release(&annotated);                        \
+  const Condition wrapped(&AnnotatedCondition::Eval, \
+                          static_cast<void*>(&annotated))
 
 void Mutex::LockWhen(const Condition& cond) {
   TUTORING_REAL(CondFn, "_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE");
