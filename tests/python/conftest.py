@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import List, Optional
 
@@ -68,6 +69,19 @@ class ServerProcess:
     @property
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def started_calls(self, method: str) -> int:
+        """grpc_server_started_total of `method`, from the admin port's
+        /metrics (ADMIN_LISTEN comes from ctest: any free port, logged)."""
+        deadline = time.monotonic() + 30
+        while (admin := re.search(r"\(admin port (\d+)\)", Path(self.log.name).read_text(errors="replace"))) is None:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("no admin port logged:\n" + Path(self.log.name).read_text())
+            time.sleep(0.02)
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin.group(1)}/metrics", timeout=5) as answer:
+            metrics = answer.read().decode()
+        return sum(int(float(line.rsplit(" ", 1)[1])) for line in metrics.splitlines()
+                   if line.startswith("grpc_server_started_total{") and f'grpc_method="{method}"' in line)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process.poll() is None:

@@ -5,7 +5,14 @@ server that is not SERVING, and its retry policy repeats the calls a killed
 server dropped. While 16 tasks call GetUserRole through one aio.Client, each
 server in turn is killed (SIGKILL: connections cut with calls in flight) and
 started again on its port: every call succeeds. The same run with retries
-turned off sees UNAVAILABLE, so it is the retries that carry the calls."""
+turned off sees UNAVAILABLE, so it is the retries that carry the calls.
+
+As in a real rollout, the next server goes only once the restarted one takes
+calls again. The client reconnects to a restarted server on gRPC's backoff
+(about 1 s, then 1.6 s, ...), so on a busy machine a fixed pause could kill
+the second server before the client is back on the first: an outage of every
+server, longer than the retry policy's budget (4 attempts, at most 0.7 s of
+backoff), which rightly surfaces as UNAVAILABLE."""
 
 from __future__ import annotations
 
@@ -15,6 +22,17 @@ import signal
 import tutoring_client
 from tutoring_client import aio
 from conftest import ServerProcess, free_port
+
+
+async def taking_calls(server: ServerProcess, within: float = 30) -> None:
+    """Returns once the client's calls reach `server` (its started-call count
+    grows); fails after `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    first = await asyncio.to_thread(server.started_calls, "BatchGetStreaks")
+    while await asyncio.to_thread(server.started_calls, "BatchGetStreaks") == first:
+        assert loop.time() < deadline, f"no call reached the restarted server in {within} s"
+        await asyncio.sleep(0.05)
 
 
 async def rolling_restart(db_url, client_options=None):
@@ -51,7 +69,7 @@ async def rolling_restart(db_url, client_options=None):
                 killed.set()
                 await asyncio.sleep(0.3)
                 servers[i] = await asyncio.to_thread(ServerProcess, db_url, server.port)
-                await asyncio.sleep(0.5)
+                await taking_calls(servers[i])
         finally:
             stop.set()
             await asyncio.gather(*tasks)
