@@ -25,8 +25,10 @@ constexpr int kRounds = 500;
 
 // One round: `holder` takes the Mutex, lets the waiter queue behind it, sets
 // the value and unlocks; `wait` is the waiter's call, made while the Mutex is
-// held. The flag that says "held" is relaxed on purpose: it orders nothing
-// for TSan, so every ordering the check relies on comes from the Mutex.
+// held: it locks once `ready` holds, reads the value, unlocks and returns
+// what it read. The flag that says "held" is relaxed on purpose: it orders
+// nothing for TSan, so every ordering the check relies on comes from the
+// Mutex.
 template <typename Wait>
 void RaceAgainstHolder(int round, Wait wait) {
   absl::Mutex mu;
@@ -40,33 +42,44 @@ void RaceAgainstHolder(int round, Wait wait) {
   });
   while (!held.load(std::memory_order_relaxed)) std::this_thread::yield();
   const auto ready = [&value] { return value != 0; };
-  wait(mu, absl::Condition(&ready));
-  EXPECT_EQ(value, round + 1) << "round " << round;
-  mu.Unlock();
+  EXPECT_EQ(wait(mu, absl::Condition(&ready), value), round + 1)
+      << "round " << round;
   holder.join();
 }
 
 TEST(SyncAnnotationsTest, LockWhenWithTimeoutQueuedBehindTheHolder) {
   for (int round = 0; round < kRounds; ++round) {
-    RaceAgainstHolder(round, [](absl::Mutex& mu, const absl::Condition& cond) {
-      ASSERT_TRUE(mu.LockWhenWithTimeout(cond, absl::Seconds(30)));
+    RaceAgainstHolder(round, [](absl::Mutex& mu, const absl::Condition& cond,
+                                const int& value) {
+      EXPECT_TRUE(mu.LockWhenWithTimeout(cond, absl::Seconds(30)));
+      const int seen = value;
+      mu.Unlock();
+      return seen;
     });
   }
 }
 
 TEST(SyncAnnotationsTest, LockWhenWithDeadlineQueuedBehindTheHolder) {
   for (int round = 0; round < kRounds; ++round) {
-    RaceAgainstHolder(round, [](absl::Mutex& mu, const absl::Condition& cond) {
-      ASSERT_TRUE(
+    RaceAgainstHolder(round, [](absl::Mutex& mu, const absl::Condition& cond,
+                                const int& value) {
+      EXPECT_TRUE(
           mu.LockWhenWithDeadline(cond, absl::Now() + absl::Seconds(30)));
+      const int seen = value;
+      mu.Unlock();
+      return seen;
     });
   }
 }
 
 TEST(SyncAnnotationsTest, LockWhenQueuedBehindTheHolder) {
   for (int round = 0; round < kRounds; ++round) {
-    RaceAgainstHolder(round, [](absl::Mutex& mu, const absl::Condition& cond) {
+    RaceAgainstHolder(round, [](absl::Mutex& mu, const absl::Condition& cond,
+                                const int& value) {
       mu.LockWhen(cond);
+      const int seen = value;
+      mu.Unlock();
+      return seen;
     });
   }
 }
