@@ -19,8 +19,8 @@
 #   stalled  SIGSTOP to every PostgreSQL process under load (calls with
 #            500 ms deadlines) for --outage seconds, then SIGCONT: how far
 #            past its deadline any call ended, when health went NOT_SERVING
-#            (--health-timeout=1s, with the default 1 s interval and with
-#            100 ms), first OK after SIGCONT.
+#            (--health-timeout=1s, with the default 100 ms interval and
+#            with 1 s), first OK after SIGCONT.
 #   sigterm  SIGTERM while the database is stopped and calls (30 s
 #            deadlines) hang on it, --shutdown-grace=1s, no drain delay:
 #            the exit time and code.
@@ -193,7 +193,7 @@ scenario_killed() {
 
 scenario_stalled() {
   local interval
-  for interval in 1s 100ms; do
+  for interval in 100ms 1s; do
     echo "== stalled: SIGSTOP to PostgreSQL under load for ${outage} s (health interval $interval, timeout 1s)"
     start_server --database-pool-size=8 --database-max-overflow=4 \
       --health-interval="$interval" --health-timeout=1s

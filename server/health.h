@@ -27,8 +27,10 @@ inline constexpr char kTutoringServiceName[] = "tutoring.v1.TutoringService";
 inline constexpr char kLivenessServiceName[] = "liveness";
 
 struct HealthOptions {
-  // Time between probes.
-  absl::Duration interval = absl::Seconds(1);
+  // Time between probes. A stall is noticed within interval + timeout, so
+  // the interval is short: a probe is one SELECT 1 (10 a second, nothing
+  // next to the calls), and NOT_SERVING comes within timeout + 100 ms.
+  absl::Duration interval = absl::Milliseconds(100);
   // A probe that has not answered by then counts as failed.
   absl::Duration timeout = absl::Seconds(1);
 };
