@@ -23,66 +23,60 @@ namespace {
 
 constexpr int kRounds = 500;
 
-// One round: `holder` takes the Mutex, lets the waiter queue behind it, sets
-// the value and unlocks; `wait` is the waiter's call, made while the Mutex is
-// held: it locks once `ready` holds, reads the value, unlocks and returns
-// what it read. The flag that says "held" is relaxed on purpose: it orders
-// nothing for TSan, so every ordering the check relies on comes from the
-// Mutex.
-template <typename Wait>
-void RaceAgainstHolder(int round, Wait wait) {
-  absl::Mutex mu;
-  int value = 0;  // guarded by mu
-  std::atomic<bool> held{false};
-  std::thread holder([&] {
-    absl::MutexLock lock(&mu);
-    held.store(true, std::memory_order_relaxed);
-    absl::SleepFor(absl::Microseconds(200));
-    value = round + 1;
-  });
-  while (!held.load(std::memory_order_relaxed)) std::this_thread::yield();
-  const auto ready = [&value] { return value != 0; };
-  EXPECT_EQ(wait(mu, absl::Condition(&ready), value), round + 1)
-      << "round " << round;
-  holder.join();
-}
+// The conditional lock calls; each is interposed by the shim on its own.
+enum class LockCall { kLockWhen, kWithTimeout, kWithDeadline };
 
-TEST(SyncAnnotationsTest, LockWhenWithTimeoutQueuedBehindTheHolder) {
-  for (int round = 0; round < kRounds; ++round) {
-    RaceAgainstHolder(round, [](absl::Mutex& mu, const absl::Condition& cond,
-                                const int& value) {
+// Locks `mu` with `call` once `cond` holds, reads `value`, unlocks and
+// returns what it read.
+int LockReadUnlock(LockCall call, absl::Mutex& mu, const absl::Condition& cond,
+                   const int& value) {
+  switch (call) {
+    case LockCall::kLockWhen:
+      mu.LockWhen(cond);
+      break;
+    case LockCall::kWithTimeout:
       EXPECT_TRUE(mu.LockWhenWithTimeout(cond, absl::Seconds(30)));
-      const int seen = value;
-      mu.Unlock();
-      return seen;
-    });
-  }
-}
-
-TEST(SyncAnnotationsTest, LockWhenWithDeadlineQueuedBehindTheHolder) {
-  for (int round = 0; round < kRounds; ++round) {
-    RaceAgainstHolder(round, [](absl::Mutex& mu, const absl::Condition& cond,
-                                const int& value) {
+      break;
+    case LockCall::kWithDeadline:
       EXPECT_TRUE(
           mu.LockWhenWithDeadline(cond, absl::Now() + absl::Seconds(30)));
-      const int seen = value;
-      mu.Unlock();
-      return seen;
+      break;
+  }
+  const int seen = value;
+  mu.Unlock();
+  return seen;
+}
+
+class QueuedBehindTheHolderTest : public testing::TestWithParam<LockCall> {};
+
+// Each round: `holder` takes the Mutex, lets the waiter queue behind it, sets
+// the value and unlocks; the waiter's call is made while the Mutex is held.
+// The flag that says "held" is relaxed on purpose: it orders nothing for
+// TSan, so every ordering the check relies on comes from the Mutex.
+TEST_P(QueuedBehindTheHolderTest, WaiterSeesWhatTheHolderWrote) {
+  for (int round = 0; round < kRounds; ++round) {
+    absl::Mutex mu;
+    int value = 0;  // guarded by mu
+    std::atomic<bool> held{false};
+    std::thread holder([&] {
+      absl::MutexLock lock(&mu);
+      held.store(true, std::memory_order_relaxed);
+      absl::SleepFor(absl::Microseconds(200));
+      value = round + 1;
     });
+    while (!held.load(std::memory_order_relaxed)) std::this_thread::yield();
+    const auto ready = [&value] { return value != 0; };
+    EXPECT_EQ(LockReadUnlock(GetParam(), mu, absl::Condition(&ready), value),
+              round + 1)
+        << "round " << round;
+    holder.join();
   }
 }
 
-TEST(SyncAnnotationsTest, LockWhenQueuedBehindTheHolder) {
-  for (int round = 0; round < kRounds; ++round) {
-    RaceAgainstHolder(round, [](absl::Mutex& mu, const absl::Condition& cond,
-                                const int& value) {
-      mu.LockWhen(cond);
-      const int seen = value;
-      mu.Unlock();
-      return seen;
-    });
-  }
-}
+INSTANTIATE_TEST_SUITE_P(AllLockCalls, QueuedBehindTheHolderTest,
+                         testing::Values(LockCall::kLockWhen,
+                                         LockCall::kWithTimeout,
+                                         LockCall::kWithDeadline));
 
 // Notification's waits go through the same calls; what Notify's thread wrote
 // before it is visible after any wait that saw it.
