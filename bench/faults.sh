@@ -87,7 +87,16 @@ cluster_signal() {
   local sig="$1" pid child children=()
   read -r pid <"$repo/.pgdata/$instance/postmaster.pid" || return 1
   [[ -n "$pid" ]] || return 1
-  [[ "$sig" != CONT ]] && kill -STOP "$pid"
+  if [[ "$sig" != CONT ]]; then
+    # SIGSTOP lands asynchronously: until the postmaster is seen stopped it
+    # could fork a backend that escapes the signal.
+    kill -STOP "$pid"
+    local _
+    for _ in $(seq 5000); do
+      [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == T ]] && break
+      sleep 0.001
+    done
+  fi
   read -r -a children <"/proc/$pid/task/$pid/children" || true
   for child in "${children[@]}"; do kill "-$sig" "$child" 2>/dev/null || true; done
   kill "-$sig" "$pid"

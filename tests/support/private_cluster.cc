@@ -1,23 +1,79 @@
 #include "tests/support/private_cluster.h"
 
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
-#include <sstream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
 
 namespace tutoring::testing {
+namespace {
+
+// The fields of /proc/<pid>/stat after the command name (which may hold
+// spaces and parentheses, so it ends at the last ')'): state, ppid, ...;
+// empty when the process is gone.
+std::vector<std::string> StatFields(int pid) {
+  std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(file, line)) return {};
+  const size_t name_end = line.rfind(')');
+  if (name_end == std::string::npos) return {};
+  return absl::StrSplit(line.substr(name_end + 1), ' ', absl::SkipWhitespace());
+}
+
+// The process's state letter (R, S, T, Z, ...), or '\0' when it is gone.
+char StateOf(int pid) {
+  const std::vector<std::string> fields = StatFields(pid);
+  return fields.empty() || fields[0].empty() ? '\0' : fields[0][0];
+}
+
+// Every process whose parent is `parent`, from a scan of /proc (the
+// kernel's per-thread children list is reliable only for stopped children).
+std::vector<int> ChildrenOf(int parent) {
+  std::vector<int> children;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return children;
+  while (const dirent* entry = readdir(proc)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;
+    const std::vector<std::string> fields = StatFields(pid);
+    int ppid = 0;
+    if (fields.size() > 1 && absl::SimpleAtoi(fields[1], &ppid) &&
+        ppid == parent) {
+      children.push_back(pid);
+    }
+  }
+  closedir(proc);
+  return children;
+}
+
+// Waits up to `timeout` until `done()`; whether it came true.
+template <typename Done>
+bool WaitFor(absl::Duration timeout, Done done) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (!done()) {
+    if (absl::Now() > give_up) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+}  // namespace
 
 int FreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -96,17 +152,30 @@ bool PrivateCluster::SignalAll(int signal) {
     ADD_FAILURE() << "cluster " << instance_ << " is not running";
     return false;
   }
-  if (signal != SIGCONT) kill(postmaster, SIGSTOP);
-  std::ifstream children_file(absl::StrCat("/proc/", postmaster, "/task/",
-                                           postmaster, "/children"));
-  std::stringstream children;
-  children << children_file.rdbuf();
-  for (absl::string_view word :
-       absl::StrSplit(children.str(), ' ', absl::SkipWhitespace())) {
-    int child = 0;
-    if (absl::SimpleAtoi(word, &child) && child > 0) kill(child, signal);
+  // SIGSTOP is delivered asynchronously: the postmaster could still fork a
+  // backend (which would then escape the signal, and after a kill hold the
+  // shared memory that keeps the restarted cluster from starting) until it
+  // is seen stopped.
+  if (signal != SIGCONT) {
+    kill(postmaster, SIGSTOP);
+    EXPECT_TRUE(WaitFor(absl::Seconds(5), [postmaster] {
+      const char state = StateOf(postmaster);
+      return state == 'T' || state == '\0';
+    })) << "the postmaster did not stop";
   }
-  kill(postmaster, signal);
+  std::vector<int> all = ChildrenOf(postmaster);
+  all.push_back(postmaster);
+  for (int pid : all) kill(pid, signal);
+  if (signal == SIGKILL) {
+    // Returns once every process has exited (a zombie holds no memory).
+    EXPECT_TRUE(WaitFor(absl::Seconds(10), [&all] {
+      for (int pid : all) {
+        const char state = StateOf(pid);
+        if (state != 'Z' && state != '\0') return false;
+      }
+      return true;
+    })) << "the cluster's processes outlived SIGKILL";
+  }
   return true;
 }
 

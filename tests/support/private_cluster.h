@@ -44,10 +44,11 @@ class PrivateCluster {
 
   // Signals sent straight to the cluster's processes (the postmaster named
   // in its postmaster.pid and every child of it), for fault tests: the
-  // postmaster is stopped first so that it forks no child meanwhile.
-  // False (and a test failure) when the cluster is not running.
+  // postmaster is stopped first, and seen stopped, so that it forks no child
+  // meanwhile. False (and a test failure) when the cluster is not running.
   //   Kill()   SIGKILL to all of them: a crash, no shutdown, no goodbye to
-  //            clients. Start() brings the cluster back (crash recovery).
+  //            clients; returns once all have exited. Start() brings the
+  //            cluster back (crash recovery).
   //   Pause()  SIGSTOP to all of them: a stalled host. Resume() continues.
   bool Kill();
   bool Pause();
@@ -61,8 +62,8 @@ class PrivateCluster {
   std::optional<std::string> Dsn(std::vector<std::string> command);
   // The postmaster's process id from its pid file, or 0.
   int PostmasterPid() const;
-  // SIGSTOP to the postmaster, then `signal` to its children and, last, to
-  // the postmaster itself.
+  // SIGSTOP to the postmaster (unless `signal` is SIGCONT), then `signal`
+  // to its children and to the postmaster itself.
   bool SignalAll(int signal);
 
   const std::string instance_;
