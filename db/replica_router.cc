@@ -20,31 +20,58 @@ constexpr char kProbeSql[] =
     " COALESCE(EXTRACT(epoch FROM now() - pg_last_xact_replay_timestamp())"
     "   ::float8, -1)";
 
-// The probe's verdict: OK with the lag, or why the replica is not usable.
-absl::StatusOr<absl::Duration> LagFromProbe(
-    const absl::StatusOr<QueryResult>& result, absl::Duration max_lag) {
-  if (!result.ok()) return result.status();
+// What a probe found: reachable or not, caught up or not, and if not, how
+// stale it is at most (see the header).
+struct ProbeFinding {
+  absl::Status status;  // not OK: unusable for this reason
+  bool caught_up = false;
+  absl::Duration lag;
+
+  static ProbeFinding Unusable(absl::Status why) {
+    ProbeFinding finding;
+    finding.status = std::move(why);
+    return finding;
+  }
+  static ProbeFinding Usable(bool caught_up, absl::Duration lag) {
+    ProbeFinding finding;
+    finding.caught_up = caught_up;
+    finding.lag = lag;
+    return finding;
+  }
+};
+
+// The probe's verdict. `behind_for` is the time since the last probe that
+// found the replica caught up was sent (InfiniteDuration: none yet).
+ProbeFinding FindingOf(const absl::StatusOr<QueryResult>& result,
+                       absl::Duration behind_for, absl::Duration max_lag) {
+  if (!result.ok()) return ProbeFinding::Unusable(result.status());
   if (result->rows() != 1) {
-    return absl::InternalError("replica probe returned no row");
+    return ProbeFinding::Unusable(
+        absl::InternalError("replica probe returned no row"));
   }
   const bool in_recovery = result->Get(0, 0) == "t";
   const bool caught_up = result->Get(0, 1) == "t";
   double seconds = -1;
   if (!absl::SimpleAtod(result->Get(0, 2), &seconds)) {
-    return absl::InternalError("replica probe returned a malformed lag");
+    return ProbeFinding::Unusable(
+        absl::InternalError("replica probe returned a malformed lag"));
   }
-  if (!in_recovery || caught_up) return absl::ZeroDuration();
-  if (seconds < 0) {
-    return absl::UnavailableError(
-        "replay lag unknown: WAL received but no transaction replayed yet");
+  if (!in_recovery || caught_up)
+    return ProbeFinding::Usable(true, absl::ZeroDuration());
+  const absl::Duration lag =
+      std::min(seconds < 0 ? absl::InfiniteDuration() : absl::Seconds(seconds),
+               behind_for);
+  if (lag == absl::InfiniteDuration()) {
+    return ProbeFinding::Unusable(absl::UnavailableError(
+        "replay lag unknown: WAL received but no transaction replayed yet"));
   }
-  const absl::Duration lag = absl::Seconds(seconds);
   if (lag > max_lag) {
-    return absl::UnavailableError(absl::StrCat(
-        "replay lag ", absl::FormatDuration(absl::Trunc(lag, absl::Milliseconds(1))),
-        " exceeds the bound of ", absl::FormatDuration(max_lag)));
+    return ProbeFinding::Unusable(absl::UnavailableError(absl::StrCat(
+        "replay lag ",
+        absl::FormatDuration(absl::Trunc(lag, absl::Milliseconds(1))),
+        " exceeds the bound of ", absl::FormatDuration(max_lag))));
   }
-  return lag;
+  return ProbeFinding::Usable(false, lag);
 }
 
 }  // namespace
@@ -92,6 +119,7 @@ absl::StatusOr<std::unique_ptr<ReplicaRouter>> ReplicaRouter::Create(
     router->reasons_.assign(urls.size(), "not probed yet");
     router->reasons_[0] = "";
     router->lags_.assign(urls.size(), absl::ZeroDuration());
+    router->caught_up_at_.assign(urls.size(), absl::InfinitePast());
   }
   if (router->replicas() > 0) {
     router->prober_ = std::thread([r = router.get()] { r->ProbeLoop(); });
@@ -183,7 +211,7 @@ void ReplicaRouter::Send(Endpoint& endpoint, std::shared_ptr<CallContext> call,
 }
 
 void ReplicaRouter::SetUsable(size_t index, bool usable, std::string reason,
-                             absl::Duration lag) {
+                              absl::Duration lag) {
   Endpoint& endpoint = *endpoints_[index];
   std::optional<EndpointStatus> changed;
   {
@@ -194,7 +222,8 @@ void ReplicaRouter::SetUsable(size_t index, bool usable, std::string reason,
     } else {
       reasons_[index] = std::move(reason);
     }
-    const bool was = endpoint.usable.exchange(usable, std::memory_order_acq_rel);
+    const bool was =
+        endpoint.usable.exchange(usable, std::memory_order_acq_rel);
     if (was != usable && on_change_) changed = StatusOf(index);
   }
   if (changed.has_value()) on_change_(*changed);
@@ -206,9 +235,9 @@ void ReplicaRouter::ProbeLoop() {
     absl::MutexLock lock(&mu_);
     const absl::Time until = clock_.Now() + options_.check_interval;
     while (!stopping_ && clock_.Now() < until) {
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_),
-                           std::min(RealWaitUntil(clock_, until),
-                                    clock_.MaxRealWait()));
+      mu_.AwaitWithTimeout(
+          absl::Condition(&stopping_),
+          std::min(RealWaitUntil(clock_, until), clock_.MaxRealWait()));
     }
     if (stopping_) return;
   }
@@ -227,17 +256,26 @@ void ReplicaRouter::ProbeAll() {
     absl::MutexLock lock(&round->mu);
     round->left = static_cast<int>(endpoints_.size()) - 1;
   }
-  const absl::Time deadline = clock_.Now() + options_.check_timeout;
+  const absl::Time sent = clock_.Now();
+  const absl::Time deadline = sent + options_.check_timeout;
   for (size_t i = 1; i < endpoints_.size(); ++i) {
     Endpoint& endpoint = *endpoints_[i];
     endpoint.pool->Execute(
         std::make_shared<CallContext>(deadline), probe_statement_, {},
-        [this, i, round](absl::StatusOr<QueryResult> result) {
-          const absl::StatusOr<absl::Duration> lag =
-              LagFromProbe(result, options_.max_lag);
-          SetUsable(i, lag.ok(),
-                    lag.ok() ? "" : std::string(lag.status().message()),
-                    lag.ok() ? *lag : absl::ZeroDuration());
+        [this, i, round, sent](absl::StatusOr<QueryResult> result) {
+          absl::Duration behind_for;
+          {
+            absl::MutexLock lock(&mu_);
+            behind_for = clock_.Now() - caught_up_at_[i];
+          }
+          const ProbeFinding finding =
+              FindingOf(result, behind_for, options_.max_lag);
+          if (finding.caught_up) {
+            absl::MutexLock lock(&mu_);
+            caught_up_at_[i] = std::max(caught_up_at_[i], sent);
+          }
+          SetUsable(i, finding.status.ok(),
+                    std::string(finding.status.message()), finding.lag);
           absl::MutexLock lock(&round->mu);
           --round->left;
         },

@@ -12,12 +12,16 @@
 //
 // Health, per replica, every check_interval, on its own pool ahead of queued
 // calls: a replica is usable when it answers the probe within check_timeout
-// and its replay lag is at most max_lag. Replay lag is
-// now() - pg_last_xact_replay_timestamp(), except that a replica that has
-// replayed everything it received (pg_last_wal_receive_lsn() =
-// pg_last_wal_replay_lsn()) has no lag: an idle primary commits nothing, so
-// the last replayed commit grows old without the replica falling behind. A
-// server that is not in recovery (a promoted replica) has no lag either.
+// and its replay lag is at most max_lag. A replica that has replayed
+// everything it received (pg_last_wal_receive_lsn() <=
+// pg_last_wal_replay_lsn()) has no lag, and neither has a server that is not
+// in recovery (a promoted replica). One with WAL still to replay is at most
+// as stale as the smaller of two ages: now() -
+// pg_last_xact_replay_timestamp() (the last commit it replayed), and the
+// time since the last probe that found it caught up (it has replayed all it
+// received since then). The second matters after a quiet spell: the last
+// replayed commit is old, and a checkpoint or vacuum record that arrives
+// would otherwise count the whole quiet spell as lag while it is replayed.
 // The primary is never probed here: it serves when no replica is usable,
 // whatever its state (its own health is the server's health check).
 //
@@ -163,6 +167,9 @@ class ReplicaRouter final : public StatementExecutor {
   // Per endpoint (index as endpoints_): why unusable, and the last lag.
   std::vector<std::string> reasons_ ABSL_GUARDED_BY(mu_);
   std::vector<absl::Duration> lags_ ABSL_GUARDED_BY(mu_);
+  // Per endpoint: when the last probe that found it caught up was sent
+  // (InfinitePast: none yet). Written by the probes' callbacks.
+  std::vector<absl::Time> caught_up_at_ ABSL_GUARDED_BY(mu_);
   std::thread prober_;
 };
 

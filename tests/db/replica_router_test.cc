@@ -81,7 +81,8 @@ class ReplicaRouterTest : public ::testing::Test {
          absl::StrCat("--users=", kUsers), "--seed=7"});
     ASSERT_TRUE(seeded.exited && seeded.exit_code == 0) << seeded.err;
     Exec(*primary_url_, "CREATE TABLE ticks (at timestamptz)");
-    std::optional<std::string> replica_url = replica_->StartReplicaOf(*primary_);
+    std::optional<std::string> replica_url =
+        replica_->StartReplicaOf(*primary_);
     ASSERT_TRUE(replica_url.has_value());
     replica_url_ = new std::string(*replica_url);
     // The copy is complete once the last table shows up.
@@ -168,8 +169,7 @@ class ReplicaRouterTest : public ::testing::Test {
       for (int t = 0; t < threads; ++t) {
         threads_.emplace_back([this, &test, t] {
           for (int64_t i = t; !stop_.load(); i += 7) {
-            const absl::Status status =
-                test.CheckedGetUserRole(1 + i % kUsers);
+            const absl::Status status = test.CheckedGetUserRole(1 + i % kUsers);
             ok_.fetch_add(status.ok() ? 1 : 0);
             if (!status.ok()) {
               absl::MutexLock lock(&mu_);
@@ -199,6 +199,18 @@ class ReplicaRouterTest : public ::testing::Test {
     std::vector<std::string> failures_;
     std::vector<std::thread> threads_;
   };
+
+  // Pauses the replica's replay and waits until it has taken effect.
+  static bool PauseReplay() {
+    Exec(*replica_url_, "SELECT pg_wal_replay_pause()");
+    return Eventually(
+        [] {
+          return QueryInt(*replica_url_,
+                          "SELECT (pg_get_wal_replay_pause_state() = 'paused')"
+                          "::int") == 1;
+        },
+        absl::Seconds(10));
+  }
 
   int64_t PrimaryCalls() { return router_->Endpoints()[0].calls; }
   int64_t ReplicaCalls() { return router_->Endpoints()[1].calls; }
@@ -255,12 +267,12 @@ TEST_F(ReplicaRouterTest, StoppedReplicaMovesReadsToThePrimaryAndBack) {
   ASSERT_TRUE(replica_->Stop());
   const absl::Time stopped = absl::Now();
   // Reads move to the primary.
-  ASSERT_TRUE(Eventually([&] { return PrimaryCalls() > 0; }, absl::Seconds(10)));
+  ASSERT_TRUE(
+      Eventually([&] { return PrimaryCalls() > 0; }, absl::Seconds(10)));
   const absl::Time moved = absl::Now();
   const int64_t ok_when_moved = load.ok();
-  ASSERT_TRUE(
-      Eventually([&] { return load.ok() > ok_when_moved + 200; },
-                 absl::Seconds(20)));
+  ASSERT_TRUE(Eventually([&] { return load.ok() > ok_when_moved + 200; },
+                         absl::Seconds(20)));
   EXPECT_FALSE(router_->Endpoints()[1].usable);
   EXPECT_FALSE(router_->Endpoints()[1].reason.empty());
   const std::vector<std::string> failures_while_down = load.failures();
@@ -289,12 +301,11 @@ TEST_F(ReplicaRouterTest, StoppedReplicaMovesReadsToThePrimaryAndBack) {
             << "; first read on the primary "
             << absl::FormatDuration(moved - stop_at)
             << " after the stop began; calls failed: "
-            << failures_while_down.size() << " of " << load.ok() +
-                   static_cast<int64_t>(load.failures().size())
+            << failures_while_down.size() << " of "
+            << load.ok() + static_cast<int64_t>(load.failures().size())
             << "; calls retried on the primary: " << retried
             << "; replica usable again "
-            << absl::FormatDuration(back - restarted)
-            << " after its restart\n";
+            << absl::FormatDuration(back - restarted) << " after its restart\n";
 }
 
 TEST_F(ReplicaRouterTest, PausedReplayTakesTheReplicaOutUntilResumed) {
@@ -330,21 +341,14 @@ TEST_F(ReplicaRouterTest, PausedReplayTakesTheReplicaOutUntilResumed) {
                         "::int") == 1;
       },
       absl::Seconds(20), absl::Milliseconds(20)));
-  Exec(*replica_url_, "SELECT pg_wal_replay_pause()");
   const absl::Time paused = absl::Now();
   // Replay stands still at this commit: the lag bound is passed a second
   // after it (same machine, same clock).
-  ASSERT_TRUE(Eventually(
-      [&] {
-        return QueryInt(*replica_url_,
-                        "SELECT (pg_get_wal_replay_pause_state() = 'paused')"
-                        "::int") == 1;
-      },
-      absl::Seconds(10)));
-  const absl::Time last_replayed = absl::FromUnixMicros(QueryInt(
-      *replica_url_,
-      "SELECT (EXTRACT(epoch FROM pg_last_xact_replay_timestamp())"
-      " * 1000000)::int8"));
+  ASSERT_TRUE(PauseReplay());
+  const absl::Time last_replayed = absl::FromUnixMicros(
+      QueryInt(*replica_url_,
+               "SELECT (EXTRACT(epoch FROM pg_last_xact_replay_timestamp())"
+               " * 1000000)::int8"));
   ASSERT_TRUE(Eventually([&] { return !router_->Endpoints()[1].usable; },
                          absl::Seconds(20), absl::Milliseconds(5)))
       << "lag " << router_->Endpoints()[1].lag;
@@ -371,6 +375,52 @@ TEST_F(ReplicaRouterTest, PausedReplayTakesTheReplicaOutUntilResumed) {
             << " after replay paused (bound " << absl::FormatDuration(kMaxLag)
             << "), back " << absl::FormatDuration(back - resumed)
             << " after resume\n";
+}
+
+// After a quiet spell the last replayed commit is old; WAL without a commit
+// (here a checkpoint) that the replica has not replayed yet must not count
+// that whole spell as lag. Replay is paused so that the replica stays
+// behind: it stays usable until it has been behind for the bound, then goes.
+TEST_F(ReplicaRouterTest, WalAfterAQuietSpellIsNotCountedAsLag) {
+  ASSERT_TRUE(Eventually(
+      [] {
+        return QueryInt(
+                   *replica_url_,
+                   "SELECT (COALESCE(EXTRACT(epoch FROM now() -"
+                   " pg_last_xact_replay_timestamp()), 1e6) * 1000)::int8") >
+               absl::ToInt64Milliseconds(2 * kMaxLag);
+      },
+      absl::Seconds(30), absl::Milliseconds(50)))
+      << "the primary never stayed quiet for " << 2 * kMaxLag;
+  ASSERT_TRUE(router_->Endpoints()[1].usable);
+  ASSERT_TRUE(PauseReplay());
+  Exec(*primary_url_, "CHECKPOINT");
+  ASSERT_TRUE(Eventually(
+      [] {
+        return QueryInt(*replica_url_,
+                        "SELECT (pg_last_wal_receive_lsn() >"
+                        " pg_last_wal_replay_lsn())::int") == 1;
+      },
+      absl::Seconds(10)));
+  // Behind now, by well under the bound: every probe in the next 300 ms
+  // still finds it usable (the old measure gave the quiet spell, > 2 s).
+  const absl::Time behind = absl::Now();
+  while (absl::Now() < behind + absl::Milliseconds(300)) {
+    const EndpointStatus replica = router_->Endpoints()[1];
+    ASSERT_TRUE(replica.usable) << replica.reason;
+    EXPECT_LT(replica.lag, kMaxLag);
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  // Replay stands still, so it goes once it has been behind for the bound
+  // (counted from the last probe that found it caught up, which may have
+  // been sent just before the pause: no lower bound is asserted here).
+  ASSERT_TRUE(Eventually([&] { return !router_->Endpoints()[1].usable; },
+                         absl::Seconds(20), absl::Milliseconds(5)));
+  EXPECT_TRUE(absl::StrContains(router_->Endpoints()[1].reason, "replay lag"))
+      << router_->Endpoints()[1].reason;
+  Exec(*replica_url_, "SELECT pg_wal_replay_resume()");
+  ASSERT_TRUE(Eventually([&] { return router_->Endpoints()[1].usable; },
+                         absl::Seconds(20), absl::Milliseconds(5)));
 }
 
 }  // namespace
