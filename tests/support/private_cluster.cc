@@ -15,9 +15,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/support/eventually.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
 
@@ -60,17 +60,6 @@ std::vector<int> ChildrenOf(int parent) {
   }
   closedir(proc);
   return children;
-}
-
-// Waits up to `timeout` until `done()`; whether it came true.
-template <typename Done>
-bool WaitFor(absl::Duration timeout, Done done) {
-  const absl::Time give_up = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > give_up) return false;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return true;
 }
 
 }  // namespace
@@ -158,23 +147,29 @@ bool PrivateCluster::SignalAll(int signal) {
   // is seen stopped.
   if (signal != SIGCONT) {
     kill(postmaster, SIGSTOP);
-    EXPECT_TRUE(WaitFor(absl::Seconds(5), [postmaster] {
-      const char state = StateOf(postmaster);
-      return state == 'T' || state == '\0';
-    })) << "the postmaster did not stop";
+    EXPECT_TRUE(Eventually(
+        [postmaster] {
+          const char state = StateOf(postmaster);
+          return state == 'T' || state == '\0';
+        },
+        absl::Seconds(5)))
+        << "the postmaster did not stop";
   }
   std::vector<int> all = ChildrenOf(postmaster);
   all.push_back(postmaster);
   for (int pid : all) kill(pid, signal);
   if (signal == SIGKILL) {
     // Returns once every process has exited (a zombie holds no memory).
-    EXPECT_TRUE(WaitFor(absl::Seconds(10), [&all] {
-      for (int pid : all) {
-        const char state = StateOf(pid);
-        if (state != 'Z' && state != '\0') return false;
-      }
-      return true;
-    })) << "the cluster's processes outlived SIGKILL";
+    EXPECT_TRUE(Eventually(
+        [&all] {
+          for (int pid : all) {
+            const char state = StateOf(pid);
+            if (state != 'Z' && state != '\0') return false;
+          }
+          return true;
+        },
+        absl::Seconds(10)))
+        << "the cluster's processes outlived SIGKILL";
   }
   return true;
 }
