@@ -12,6 +12,7 @@
 // plain SQL once the fault ends, the process alive, and its log a few lines
 // per second however many calls fail. bench/faults.sh measures the same
 // figures closely (docs/RELIABILITY.md).
+#include <libpq-fe.h>
 #include <signal.h>
 
 #include <functional>
@@ -30,8 +31,6 @@
 #include "tests/support/private_cluster.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_database.h"
-
-#include <libpq-fe.h>
 
 namespace tutoring::testing {
 namespace {
@@ -185,7 +184,8 @@ class FaultScenariosTest : public ::testing::Test {
       if (recovered != absl::InfiniteFuture()) break;
       absl::SleepFor(absl::Milliseconds(20));
     }
-    ASSERT_NE(recovered, absl::InfiniteFuture()) << "no OK call after the fault";
+    ASSERT_NE(recovered, absl::InfiniteFuture())
+        << "no OK call after the fault";
     // From a moment after the first OK on, every call answers OK.
     const absl::Time settled = absl::Now() + absl::Milliseconds(300);
     absl::SleepFor(settled + absl::Seconds(1) - absl::Now());
@@ -196,6 +196,24 @@ class FaultScenariosTest : public ::testing::Test {
         << server.process().Err();
   }
 
+  // What every scenario watches a server with: its health, the database
+  // sessions it holds, and a closed-loop load of calls with `deadline`,
+  // running for half a second before the fault; `lines_before` counts the
+  // log lines (besides OK calls) written until then.
+  struct Watched {
+    Watched(ServerProcess& server, absl::Duration deadline)
+        : health(server.target()),
+          sessions(*url_, kApplication),
+          load(server.target(), *truth_, kLoadThreads, deadline) {
+      absl::SleepFor(absl::Milliseconds(500));
+      lines_before = CountLinesBesidesOkCalls(server.process().Err());
+    }
+    HealthWatcher health;
+    SessionSampler sessions;
+    CallLoad load;
+    int lines_before = 0;
+  };
+
   // Under load, `stall` makes the database stop answering for 3 s and
   // `resume` lets it go on: calls end with fault codes (some at their
   // deadline, none later than kMargin past it), health goes NOT_SERVING in
@@ -205,13 +223,10 @@ class FaultScenariosTest : public ::testing::Test {
                         bool sample_during_stall,
                         const std::function<bool()>& stall,
                         const std::function<bool()>& resume) {
-    HealthWatcher health(server.target());
-    SessionSampler sessions(*url_, kApplication);
-    CallLoad load(server.target(), *truth_, kLoadThreads,
-                  absl::Milliseconds(500));
-    absl::SleepFor(absl::Milliseconds(500));
-
-    const int lines_before = CountLinesBesidesOkCalls(server.process().Err());
+    Watched watched(server, absl::Milliseconds(500));
+    HealthWatcher& health = watched.health;
+    SessionSampler& sessions = watched.sessions;
+    CallLoad& load = watched.load;
     sessions.set_paused(!sample_during_stall);
     const absl::Time stalled_at = absl::Now();
     ASSERT_TRUE(stall());
@@ -221,7 +236,7 @@ class FaultScenariosTest : public ::testing::Test {
     const std::optional<absl::Time> not_serving =
         health.FirstSince(stalled_at, false);
     const int stall_lines =
-        CountLinesBesidesOkCalls(server.process().Err()) - lines_before;
+        CountLinesBesidesOkCalls(server.process().Err()) - watched.lines_before;
     EXPECT_LE(sessions.max(), kMaxConnections);
     ASSERT_TRUE(resume());
     const absl::Time resumed = absl::Now();
@@ -246,17 +261,16 @@ class FaultScenariosTest : public ::testing::Test {
     ASSERT_NE(proxy, nullptr);
     auto server = StartServer(proxy.get());
     ASSERT_NE(server, nullptr);
-    HealthWatcher health(server->target());
-    SessionSampler sessions(*url_, kApplication);
-    CallLoad load(server->target(), *truth_, kLoadThreads, absl::Seconds(2));
-    absl::SleepFor(absl::Milliseconds(500));
-
-    const int lines_before = CountLinesBesidesOkCalls(server->process().Err());
+    Watched watched(*server, absl::Seconds(2));
+    HealthWatcher& health = watched.health;
+    SessionSampler& sessions = watched.sessions;
+    CallLoad& load = watched.load;
     const absl::Time broken = absl::Now();
     proxy->SetMode(mode);
     absl::SleepFor(absl::Seconds(2));
     const CallSummary down = Summarize(load.Records(), broken, absl::Now());
-    const int outage_lines = CountLinesBesidesOkCalls(server->process().Err()) - lines_before;
+    const int outage_lines = CountLinesBesidesOkCalls(server->process().Err()) -
+                             watched.lines_before;
     proxy->SetMode(FaultProxy::Mode::kPass);
     const absl::Time passed = absl::Now();
 
@@ -285,12 +299,10 @@ UserTruth* FaultScenariosTest::truth_ = nullptr;
 TEST_F(FaultScenariosTest, DatabaseKilledUnderLoadThenRestarted) {
   auto server = StartServer(nullptr);
   ASSERT_NE(server, nullptr);
-  HealthWatcher health(server->target());
-  SessionSampler sessions(*url_, kApplication);
-  CallLoad load(server->target(), *truth_, kLoadThreads, absl::Seconds(2));
-  absl::SleepFor(absl::Milliseconds(500));
-
-  const int lines_before = CountLinesBesidesOkCalls(server->process().Err());
+  Watched watched(*server, absl::Seconds(2));
+  HealthWatcher& health = watched.health;
+  SessionSampler& sessions = watched.sessions;
+  CallLoad& load = watched.load;
   sessions.set_paused(true);
   const absl::Time killed = absl::Now();
   ASSERT_TRUE(cluster_->Kill());
@@ -310,7 +322,7 @@ TEST_F(FaultScenariosTest, DatabaseKilledUnderLoadThenRestarted) {
   const absl::Time restarted = absl::Now();
   sessions.set_paused(false);
   const int outage_lines =
-      CountLinesBesidesOkCalls(server->process().Err()) - lines_before;
+      CountLinesBesidesOkCalls(server->process().Err()) - watched.lines_before;
   EXPECT_LE(outage_lines, MaxOutageLines(restarted - killed))
       << server->process().Err();
   ExpectRecovery(*server, health, load, restarted);
@@ -323,9 +335,9 @@ TEST_F(FaultScenariosTest, DatabaseStoppedUnderLoadThenContinued) {
   auto server = StartServer(nullptr);
   ASSERT_NE(server, nullptr);
   // The sampler's own connection would hang on a stopped cluster.
-  RunStallScenario(*server, "database stopped", /*sample_during_stall=*/false,
-                   [&] { return cluster_->Pause(); },
-                   [&] { return cluster_->Resume(); });
+  RunStallScenario(
+      *server, "database stopped", /*sample_during_stall=*/false,
+      [&] { return cluster_->Pause(); }, [&] { return cluster_->Resume(); });
 }
 
 TEST_F(FaultScenariosTest, ProxyStallUnderLoad) {
@@ -415,11 +427,11 @@ TEST_F(FaultScenariosTest, SigtermWhileTheDatabaseIsStalledExitsInTime) {
   load.Stop();
   // Calls cut off by the shutdown end as the client library reports a
   // server going away, never UNKNOWN or INTERNAL.
-  ExpectCalls(Summarize(load.Records(), signalled - absl::Seconds(1),
-                        absl::InfiniteFuture()),
-              {Code::OK, Code::UNAVAILABLE, Code::CANCELLED,
-               Code::DEADLINE_EXCEEDED},
-              "calls cut off by the shutdown");
+  ExpectCalls(
+      Summarize(load.Records(), signalled - absl::Seconds(1),
+                absl::InfiniteFuture()),
+      {Code::OK, Code::UNAVAILABLE, Code::CANCELLED, Code::DEADLINE_EXCEEDED},
+      "calls cut off by the shutdown");
   proxy->SetMode(FaultProxy::Mode::kPass);
 }
 
